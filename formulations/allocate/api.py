@@ -1,0 +1,24 @@
+"""Family API of `allocate` used by the core (CLI, runner, contract suites)."""
+from __future__ import annotations
+
+from optkit.formulations.allocate.evaluator import METRICS, evaluate, with_reference  # noqa: F401
+from optkit.formulations.allocate.generator import generate  # noqa: F401
+from optkit.formulations.allocate.instance import AllocateInstance
+from optkit.formulations.allocate.record import Decisions
+
+INSTANCE_CLASS = AllocateInstance
+PRIMARY_METRIC = "objective"
+
+
+def decisions_to_jsonable(decisions: Decisions) -> dict:
+    return decisions.to_jsonable()
+
+
+def decisions_from_jsonable(data: dict) -> Decisions:
+    return Decisions.from_jsonable(data)
+
+
+def describe(instance: AllocateInstance) -> dict:
+    """A few size figures for tables."""
+    return {"areas": instance.A, "nodes": instance.N, "uavs": instance.n_uav, "requests": instance.R,
+            "channels": instance.C, "frames": instance.T}

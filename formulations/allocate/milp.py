@@ -1,0 +1,280 @@
+"""Exact MILP of ALLOCATE (spec §5.2, §5.3) in Pyomo, its solve, and the oracle decision record (§6.1)."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from optkit.errors import InputError
+from optkit.formulations.allocate.network import ExpandedGraph, Route
+from optkit.formulations.allocate.record import Decisions, ServiceEntry
+
+MOVEMENT_MODES = ("auto", "transition", "compact")
+CAPACITY_MODES = ("assign", "instance_load")
+ROUTE_SETS = ("candidates", "all")
+
+
+@dataclass
+class ModelData:
+    """Index sets and route data of the MILP (§5.2 'Sets'), kept to read the solution back."""
+
+    TR: list            # (r, t)
+    TRF: list           # (r, t, f)
+    F_act: dict         # t -> sorted active functions
+    ZI: list            # (r, tau, c) with good realized quality
+    PC: dict            # (r, t) -> PoA candidate nodes
+    routes: dict        # (r, t) -> list[Route]
+    movement: str
+    capacity_mode: str
+
+
+def build_data(inst, route_set: str = "candidates", movement: str = "auto",
+               capacity_mode: str = "assign") -> ModelData:
+    if route_set not in ROUTE_SETS:
+        raise InputError(f"route_set: must be one of {', '.join(ROUTE_SETS)}, got '{route_set}'")
+    if movement not in MOVEMENT_MODES:
+        raise InputError(f"movement: must be one of {', '.join(MOVEMENT_MODES)}, got '{movement}'")
+    if capacity_mode not in CAPACITY_MODES:
+        raise InputError(f"capacity_mode: must be one of {', '.join(CAPACITY_MODES)}, got '{capacity_mode}'")
+    if movement == "auto":
+        movement = "transition" if inst.A <= 25 else "compact"
+    graph = ExpandedGraph(inst)
+    TR = [(r, t) for r in range(inst.R) for t in inst.active_frames(r)]
+    TRF = [(r, t, f) for r, t in TR for f in inst.funcs(r)]
+    F_act = {t: sorted({f for r, tt in TR if tt == t for f in inst.funcs(r)}) for t in range(inst.T)}
+    ZI = [(r, tau, c) for r, t in TR for tau in range(t * inst.K, (t + 1) * inst.K) for c in range(inst.C)
+          if inst.Q[c, inst.area(r, t), tau] == 1]
+    PC = {(r, t): [m for m in inst.rsus if inst.node_area[m] == inst.area(r, t)] + list(inst.uavs) for r, t in TR}
+    routes = {(r, t): graph.request_routes(inst.area(r, t), float(inst.req_latency[r]), route_set) for r, t in TR}
+    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode)
+
+
+def build_model(inst, data: ModelData):
+    """The Pyomo model of §5.2 (component names as in the spec)."""
+    import pyomo.environ as pyo
+
+    m = pyo.ConcreteModel(name="allocate")
+    T, K, uavs, A = inst.T, inst.K, list(inst.uavs), range(inst.A)
+    TR, TRF, ZI = data.TR, data.TRF, data.ZI
+    init_area = {n: int(inst.node_area[n]) for n in uavs}
+    Y_index = [(t, f, n) for t in range(T) for f in data.F_act[t] for n in range(inst.N)]
+    B_index = [(r, t, n) for r, t in TR for n in data.PC[(r, t)]]
+    R_index = [(r, t, p) for r, t in TR for p in range(len(data.routes[(r, t)]))]
+    V_index = [(r, t, f, n) for r, t, f in TRF for n in range(inst.N)]
+    S_index = [(t, n, a) for t in range(T) for n in uavs for a in A]
+
+    m.X = pyo.Var(range(inst.R), within=pyo.Binary)
+    m.Xf = pyo.Var(TRF, within=pyo.Binary)
+    m.Y = pyo.Var(Y_index, within=pyo.Binary)
+    m.Z = pyo.Var(ZI, within=pyo.Binary)
+    m.S = pyo.Var(S_index, within=pyo.Binary)
+    m.B = pyo.Var(B_index, within=pyo.Binary)
+    m.Rt = pyo.Var(R_index, within=pyo.Binary)
+    m.V = pyo.Var(V_index, within=pyo.Binary)
+
+    def S_prev(t, n, a):
+        return m.S[t - 1, n, a] if t > 0 else (1.0 if a == init_area[n] else 0.0)
+
+    # UAV movement (transition or compact big-M formulation)
+    lam = {n: inst.move_energy[inst.uav_index(n)] for n in uavs}
+    if data.movement == "transition":
+        M_index = [(t, n, a, b) for t in range(T) for n in uavs for a in A for b in A]
+        m.M = pyo.Var(M_index, bounds=(0, 1))
+        m.flow_out = pyo.Constraint([(t, n, a) for t in range(T) for n in uavs for a in A],
+                                    rule=lambda m, t, n, a: sum(m.M[t, n, a, b] for b in A) == S_prev(t, n, a))
+        m.flow_in = pyo.Constraint([(t, n, b) for t in range(T) for n in uavs for b in A],
+                                   rule=lambda m, t, n, b: sum(m.M[t, n, a, b] for a in A) == m.S[t, n, b])
+        e_uav = sum(float(lam[n][a, b]) * m.M[t, n, a, b] for (t, n, a, b) in M_index if lam[n][a, b] > 0)
+    else:
+        m.Emov = pyo.Var([(t, n) for t in range(T) for n in uavs], within=pyo.NonNegativeReals)
+        lam_max = {n: float(lam[n].max()) for n in uavs}
+        m.move_cost = pyo.Constraint(
+            [(t, n, b) for t in range(T) for n in uavs for b in A],
+            rule=lambda m, t, n, b: m.Emov[t, n] >= sum(float(lam[n][a, b]) * S_prev(t, n, a) for a in A)
+            - lam_max[n] * (1 - m.S[t, n, b]))
+        e_uav = sum(m.Emov[t, n] for t in range(T) for n in uavs)
+
+    route_cost = sum(r_.energy * m.Rt[r, t, p] for (r, t), rs in data.routes.items() for p, r_ in enumerate(rs))
+    energy = (sum(float(inst.e_node[n]) * m.Y[t, f, n] for t, f, n in Y_index) + e_uav + route_cost
+              + sum(float(inst.e_chan[c]) * m.Z[r, tau, c] for r, tau, c in ZI))
+    m.obj = pyo.Objective(expr=sum(m.X[r] for r in range(inst.R)) - inst.alpha * energy, sense=pyo.maximize)
+
+    funcs = {r: inst.funcs(r) for r in range(inst.R)}
+    frames_of = defaultdict(list)
+    for r, t in TR:
+        frames_of[r].append(t)
+    z_by_rtau = defaultdict(list)
+    z_by_block = defaultdict(list)
+    for r, tau, c in ZI:
+        z_by_rtau[(r, tau)].append(c)
+        z_by_block[(c, inst.area(r, tau // K), tau)].append(r)
+
+    m.acc_le = pyo.Constraint(TRF, rule=lambda m, r, t, f: m.X[r] <= m.Xf[r, t, f])
+    m.acc_ge = pyo.Constraint(
+        [r for r in range(inst.R) if frames_of[r]],
+        rule=lambda m, r: m.X[r] >= sum(m.Xf[r, t, f] for t in frames_of[r] for f in funcs[r])
+        - (len(frames_of[r]) * len(funcs[r]) - 1))
+    m.no_frames = pyo.Constraint([r for r in range(inst.R) if not frames_of[r]], rule=lambda m, r: m.X[r] == 0)
+    m.one_channel = pyo.Constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= 1)
+    m.no_collision = pyo.Constraint([k for k, rs in z_by_block.items() if len(rs) > 1],
+                                    rule=lambda m, c, a, tau: sum(m.Z[r, tau, c] for r in z_by_block[(c, a, tau)]) <= 1)
+    users = defaultdict(list)
+    for r, t, f in TRF:
+        users[(t, f)].append(r)
+    m.deployed = pyo.Constraint(list(users), rule=lambda m, t, f: inst.R * sum(m.Y[t, f, n] for n in range(inst.N))
+                                >= sum(m.Xf[r, t, f] for r in users[(t, f)]))
+    m.good_slots = pyo.Constraint(TRF, rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
+        m.Z[r, tau, c] for tau in range(t * K, (t + 1) * K) for c in z_by_rtau.get((r, tau), [])))
+    m.tx_needs_poa = pyo.Constraint(
+        [(r, tau) for (r, tau) in z_by_rtau],
+        rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)])
+        <= sum(m.B[r, tau // K, n] for n in data.PC[(r, tau // K)]))
+    m.one_route = pyo.Constraint(TR, rule=lambda m, r, t: sum(m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) <= 1)
+    m.assign = pyo.Constraint(TRF, rule=lambda m, r, t, f: sum(m.V[r, t, f, n] for n in range(inst.N)) == m.Xf[r, t, f])
+    m.assign_deployed = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= m.Y[t, f, n])
+
+    through = {}      # (r, t, n) -> route ids containing node n
+    by_head = {}      # (r, t, n) -> route ids headed by n
+    by_pos = {}       # (r, t, n, a) -> route ids using UAV position (n, a)
+    link_users = defaultdict(list)   # (l, t) -> (r, p)
+    for (r, t), rs in data.routes.items():
+        for p, route in enumerate(rs):
+            for n in set(route.nodes):
+                through.setdefault((r, t, n), []).append(p)
+            by_head.setdefault((r, t, route.head), []).append(p)
+            for n, a in route.uav_positions:
+                by_pos.setdefault((r, t, n, a), []).append(p)
+            for l in route.links:
+                link_users[(l, t)].append((r, p))
+    m.assign_on_route = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= sum(
+        m.Rt[r, t, p] for p in through.get((r, t, n), [])))
+    m.route_head = pyo.Constraint(
+        [(r, t, n) for (r, t, n) in by_head], rule=lambda m, r, t, n: sum(m.Rt[r, t, p] for p in by_head[(r, t, n)])
+        <= m.B[r, t, n])
+    m.route_uav_pos = pyo.Constraint(
+        list(by_pos), rule=lambda m, r, t, n, a: sum(m.Rt[r, t, p] for p in by_pos[(r, t, n, a)]) <= m.S[t, n, a])
+
+    work = defaultdict(list)     # (t, n) -> (r, f, demand)
+    for r, t, f in TRF:
+        demand = dict(zip(funcs[r], inst.req_demand[r]))[f]
+        for n in range(inst.N):
+            work[(t, n)].append((r, f, demand))
+    if data.capacity_mode == "assign":
+        m.node_cap = pyo.Constraint(list(work), rule=lambda m, t, n: sum(
+            d * m.V[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
+    else:   # §5.3 literal load: every instance of f carries the load of every request using f
+        m.w = pyo.Var(V_index, bounds=(0, 1))
+        m.w_link = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.w[r, t, f, n] >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
+        m.node_cap = pyo.Constraint(list(work), rule=lambda m, t, n: sum(
+            d * m.w[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
+    m.link_cap = pyo.Constraint(list(link_users), rule=lambda m, l, t: sum(
+        float(inst.req_bw[r]) * m.Rt[r, t, p] for r, p in link_users[(l, t)]) <= float(inst.link_cap[l]))
+    m.uav_one_area = pyo.Constraint([(t, n) for t in range(T) for n in uavs],
+                                    rule=lambda m, t, n: sum(m.S[t, n, a] for a in A) == 1)
+    m.poa_one = pyo.Constraint(TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) <= 1)
+    m.poa_in_area = pyo.Constraint([(r, t, n) for r, t in TR for n in uavs],
+                                   rule=lambda m, r, t, n: m.B[r, t, n] <= m.S[t, n, inst.area(r, t)])
+    m.latency = pyo.Constraint(TR, rule=lambda m, r, t: sum(
+        route.lat * m.Rt[r, t, p] for p, route in enumerate(data.routes[(r, t)])) <= float(inst.req_latency[r]))
+    return m
+
+
+def model_size(model) -> dict:
+    """Variables, constraints and nonzeros of a Pyomo model."""
+    import pyomo.environ as pyo
+
+    n_vars = sum(len(v) for v in model.component_objects(pyo.Var, active=True))
+    n_int = sum(1 for v in model.component_data_objects(pyo.Var, active=True) if v.is_integer())
+    n_cons = sum(len(c) for c in model.component_objects(pyo.Constraint, active=True))
+    return {"variables": n_vars, "integer_variables": n_int, "constraints": n_cons}
+
+
+def _on(var) -> bool:
+    return var.value is not None and round(var.value) == 1
+
+
+def extract_decisions(inst, data: ModelData, m) -> tuple[Decisions, float]:
+    """Decision record of §6.1 (rounded, cleaned) and objective_cleaned computed from the kept MILP terms."""
+    uavs = list(inst.uavs)
+    uav_area = np.array([[max(range(inst.A), key=lambda a: m.S[t, n, a].value or 0.0) for n in uavs]
+                         for t in range(inst.T)], dtype=np.int64).reshape(inst.T, inst.n_uav)
+    kept = {r for r in range(inst.R) if _on(m.X[r])}
+    decisions = Decisions(uav_area=uav_area, placement=[set() for _ in range(inst.T)])
+    for r, t in data.TR:
+        if r not in kept:
+            continue
+        for n in data.PC[(r, t)]:
+            if _on(m.B[r, t, n]):
+                decisions.poa[(r, t)] = n
+        chosen = [p for p in range(len(data.routes[(r, t)])) if _on(m.Rt[r, t, p])]
+        route: Route = data.routes[(r, t)][chosen[0]]
+        hosts = {f: next(n for n in range(inst.N) if _on(m.V[r, t, f, n])) for f in inst.funcs(r)}
+        decisions.service[(r, t)] = ServiceEntry(route.nodes, hosts)
+        for f, n in hosts.items():
+            decisions.placement[t].add((f, n))
+    for r, tau, c in data.ZI:
+        if r in kept and _on(m.Z[r, tau, c]):
+            decisions.channels[(r, tau)] = c
+    prev = np.asarray(inst.node_area[inst.n_core + inst.n_rsu:])
+    e_uav = 0.0
+    for t in range(inst.T):
+        e_uav += float(sum(inst.move_energy[j, prev[j], uav_area[t, j]] for j in range(inst.n_uav)))
+        prev = uav_area[t]
+    e_node = sum(float(inst.e_node[n]) for frame in decisions.placement for _, n in frame)
+    e_chan = sum(float(inst.e_chan[c]) for c in decisions.channels.values())
+    e_link = sum(data.routes[(r, t)][p].energy for (r, t) in decisions.service
+                 for p in range(len(data.routes[(r, t)])) if _on(m.Rt[r, t, p]))
+    objective_cleaned = len(kept) - inst.alpha * (e_node + e_uav + e_link + e_chan)
+    return decisions, objective_cleaned
+
+
+def lp_relaxation_bound(model, solver: str = "highs", time_limit: float | None = None) -> float | None:
+    """Objective of the LP relaxation (an upper bound of every method's objective, `of_upper_bound`)."""
+    import pyomo.environ as pyo
+
+    from optkit.solver import solve_model
+
+    relaxed = model.clone()
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
+    report = solve_model(relaxed, solver=solver, time_limit=time_limit)
+    return report.objective
+
+
+def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
+          threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
+          capacity_mode: str = "assign", export_model: str | None = None, lp_bound: bool = False):
+    """Method `allocate`: build the exact MILP with complete knowledge, solve it, return the oracle record.
+
+    seed is unused (the method is deterministic); time_limit in s; gap is HiGHS's relative MIP gap.
+    A run whose solver found no incumbent returns the empty record (UAVs stay, nothing served).
+    """
+    from optkit.solution import Solution, Status
+    from optkit.solver import export_model as write_model
+    from optkit.solver import solve_model
+
+    start = time.perf_counter()
+    data = build_data(inst, route_set=route_set, movement=movement, capacity_mode=capacity_mode)
+    model = build_model(inst, data)
+    build_s = time.perf_counter() - start
+    if export_model:
+        write_model(model, export_model)
+    report = solve_model(model, solver=solver, time_limit=time_limit, rel_gap=gap, threads=threads)
+    info = {"solver": report.solver, "termination": report.termination, "message": report.message,
+            "build_s": build_s, "solve_s": report.solve_s, "movement": data.movement,
+            "capacity_mode": data.capacity_mode, "route_set": route_set,
+            "routes": sum(len(v) for v in data.routes.values()), **model_size(model)}
+    if report.has_solution:
+        decisions, objective_cleaned = extract_decisions(inst, data, model)
+        info["objective_cleaned"] = objective_cleaned
+    else:
+        decisions = Decisions.empty(inst)
+    if lp_bound:
+        info["lp_bound"] = lp_relaxation_bound(model, solver=solver, time_limit=time_limit)
+    status = report.status
+    if status == Status.OPTIMAL and not report.has_solution:
+        status = Status.ERROR
+    return Solution(family="allocate", method="allocate", status=status, decisions=decisions,
+                    objective=report.objective, bound=report.bound, gap=report.gap,
+                    runtime_s=time.perf_counter() - start, info=info)

@@ -1,0 +1,1 @@
+"""Classical baselines, one sub-package per family. Installed as `optkit.heuristics`."""

@@ -1,0 +1,1 @@
+"""Reinforcement-learning cores and per-family wiring. Installed as `optkit.learners`."""

@@ -1,0 +1,168 @@
+"""Instance base: immutable plain data (numbers, tuples, read-only numpy arrays) with an exact JSON round trip."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from optkit.errors import InputError, ValidationError
+
+FORMAT_VERSION = 1
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples and arrays become read-only, so an instance cannot be mutated by accident."""
+    if isinstance(value, np.ndarray):
+        value = np.array(value, copy=True)
+        value.setflags(write=False)
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, (list, tuple)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _from_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__ndarray__" not in value:
+            raise InputError("instance JSON: only tagged arrays may be objects inside 'fields'")
+        try:
+            array = np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+            return array.reshape(tuple(value["shape"]))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise InputError(f"instance JSON: malformed array ({exc})") from None
+    if isinstance(value, list):
+        return tuple(_from_jsonable(v) for v in value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """Base of every family's instance. Subclasses are frozen dataclasses and set `family`."""
+
+    family: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _freeze(getattr(self, f.name)))
+
+    # --- validation ---------------------------------------------------------------------------
+    def validate(self) -> "Instance":
+        """Raise ValidationError naming the first field that breaks a rule; return self when valid."""
+        return self
+
+    # --- JSON round trip ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        fields = {f.name: _to_jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {"optkit_instance": FORMAT_VERSION, "family": self.family, "fields": fields}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    def save(self, path: str | Path) -> None:
+        """Write the instance JSON atomically (temporary file + rename)."""
+        write_text_atomic(Path(path), self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Instance":
+        if not isinstance(data, dict) or "fields" not in data or "family" not in data:
+            raise InputError("instance JSON: expected an object with keys 'optkit_instance', 'family', 'fields'")
+        if data["family"] != cls.family:
+            raise InputError(f"instance JSON: family is '{data['family']}', expected '{cls.family}'")
+        if data.get("optkit_instance") != FORMAT_VERSION:
+            raise InputError(f"instance JSON: optkit_instance must be {FORMAT_VERSION}")
+        raw = data["fields"]
+        if not isinstance(raw, dict):
+            raise InputError("instance JSON: 'fields' must be an object")
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in raw]
+        unknown = [n for n in raw if n not in names]
+        if missing:
+            raise InputError(f"instance JSON: missing field '{missing[0]}'")
+        if unknown:
+            raise InputError(f"instance JSON: unknown field '{unknown[0]}'")
+        try:
+            instance = cls(**{n: _from_jsonable(raw[n]) for n in names})
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"instance JSON: {exc}") from None
+        return instance.validate()
+
+    @classmethod
+    def from_json(cls, text: str) -> "Instance":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"instance JSON: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Instance":
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise InputError(f"--instance: cannot read '{path}' ({exc.strerror})") from None
+        return cls.from_json(text)
+
+
+def read_instance_family(path: str | Path) -> str:
+    """Family id stored in an instance file (to dispatch to the right class)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise InputError(f"--instance: cannot read '{path}' ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--instance: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("family"), str):
+        raise InputError("--instance: the file has no 'family' key; it is not an optkit instance")
+    return data["family"]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary sibling and rename, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+# --- validation helpers shared by families -------------------------------------------------------
+def check_finite(name: str, value: Any, *, min_value: float | None = None, positive: bool = False) -> None:
+    """Every entry finite, and >= min_value (or > 0 when positive)."""
+    array = np.asarray(value, dtype=float)
+    if array.size and not np.all(np.isfinite(array)):
+        raise ValidationError(name, "must be finite (no NaN or infinity)")
+    if positive and array.size and np.any(array <= 0):
+        raise ValidationError(name, "must be > 0")
+    if min_value is not None and array.size and np.any(array < min_value):
+        raise ValidationError(name, f"must be >= {min_value}")
+
+
+def check_shape(name: str, value: Any, shape: tuple) -> None:
+    actual = np.shape(value)
+    if tuple(actual) != tuple(shape):
+        raise ValidationError(name, f"must have shape {tuple(shape)}, got {tuple(actual)}")
+
+
+def check_int(name: str, value: Any, *, min_value: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValidationError(name, f"must be an integer, got {type(value).__name__}")
+    if min_value is not None and value < min_value:
+        raise ValidationError(name, f"must be >= {min_value}")
+
+
+def is_nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
