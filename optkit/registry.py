@@ -32,6 +32,7 @@ class FamilySpec:
     api: str
     default_scenario: str
     reference_method: str
+    test_scenario: str
     aliases: tuple[str, ...] = ()
 
 

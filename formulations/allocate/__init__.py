@@ -10,6 +10,7 @@ FAMILY = register_family(FamilySpec(
     api="optkit.formulations.allocate.api",
     default_scenario="small",
     reference_method="allocate",
+    test_scenario="tiny",
     aliases=(),
 ))
 

@@ -28,10 +28,11 @@ class ModelData:
     routes: dict        # (r, t) -> list[Route]
     movement: str
     capacity_mode: str
+    tighten: bool = True
 
 
 def build_data(inst, route_set: str = "candidates", movement: str = "auto",
-               capacity_mode: str = "assign") -> ModelData:
+               capacity_mode: str = "assign", tighten: bool = True) -> ModelData:
     if route_set not in ROUTE_SETS:
         raise InputError(f"route_set: must be one of {', '.join(ROUTE_SETS)}, got '{route_set}'")
     if movement not in MOVEMENT_MODES:
@@ -48,7 +49,7 @@ def build_data(inst, route_set: str = "candidates", movement: str = "auto",
           if inst.Q[c, inst.area(r, t), tau] == 1]
     PC = {(r, t): [m for m in inst.rsus if inst.node_area[m] == inst.area(r, t)] + list(inst.uavs) for r, t in TR}
     routes = {(r, t): graph.request_routes(inst.area(r, t), float(inst.req_latency[r]), route_set) for r, t in TR}
-    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode)
+    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode, tighten)
 
 
 def build_model(inst, data: ModelData):
@@ -178,7 +179,26 @@ def build_model(inst, data: ModelData):
                                    rule=lambda m, r, t, n: m.B[r, t, n] <= m.S[t, n, inst.area(r, t)])
     m.latency = pyo.Constraint(TR, rule=lambda m, r, t: sum(
         route.lat * m.Rt[r, t, p] for p, route in enumerate(data.routes[(r, t)])) <= float(inst.req_latency[r]))
+    if data.tighten:
+        add_tightening(m, inst, data, z_by_rtau)
     return m
+
+
+def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
+    """Rows that keep the optimal value but cut fractional points (valid for an optimal solution).
+
+    Resources spent on a request-frame of a rejected request only cost energy (every cost is >= 0), so some
+    optimum serves, routes, attaches and transmits for (r, t) exactly when X_r = 1 (this is also the clean-up
+    of §6.1). Tying those variables to X_r closes most of the LP gap left by the product linearization.
+    """
+    import pyomo.environ as pyo
+
+    m.t_serve_all = pyo.Constraint(data.TRF, rule=lambda m, r, t, f: m.Xf[r, t, f] == m.X[r])
+    m.t_route = pyo.Constraint(data.TR, rule=lambda m, r, t: sum(
+        m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) == m.X[r])
+    m.t_poa = pyo.Constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
+    m.t_tx = pyo.Constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
+        m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= m.X[r])
 
 
 def model_size(model) -> dict:
@@ -244,7 +264,8 @@ def lp_relaxation_bound(model, solver: str = "highs", time_limit: float | None =
 
 def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
           threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
-          capacity_mode: str = "assign", export_model: str | None = None, lp_bound: bool = False):
+          capacity_mode: str = "assign", tighten: bool = True, export_model: str | None = None,
+          lp_bound: bool = False):
     """Method `allocate`: build the exact MILP with complete knowledge, solve it, return the oracle record.
 
     seed is unused (the method is deterministic); time_limit in s; gap is HiGHS's relative MIP gap.
@@ -255,7 +276,7 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
     from optkit.solver import solve_model
 
     start = time.perf_counter()
-    data = build_data(inst, route_set=route_set, movement=movement, capacity_mode=capacity_mode)
+    data = build_data(inst, route_set=route_set, movement=movement, capacity_mode=capacity_mode, tighten=tighten)
     model = build_model(inst, data)
     build_s = time.perf_counter() - start
     if export_model:
@@ -263,7 +284,7 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
     report = solve_model(model, solver=solver, time_limit=time_limit, rel_gap=gap, threads=threads)
     info = {"solver": report.solver, "termination": report.termination, "message": report.message,
             "build_s": build_s, "solve_s": report.solve_s, "movement": data.movement,
-            "capacity_mode": data.capacity_mode, "route_set": route_set,
+            "capacity_mode": data.capacity_mode, "route_set": route_set, "tighten": tighten,
             "routes": sum(len(v) for v in data.routes.values()), **model_size(model)}
     if report.has_solution:
         decisions, objective_cleaned = extract_decisions(inst, data, model)

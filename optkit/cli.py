@@ -1,0 +1,199 @@
+"""The `optkit` command line. Heavy libraries (pyomo, torch, cvxpy) load only inside commands that need them."""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from optkit.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="optkit: exact references, baselines and learners for wireless-network optimization.")
+
+EXIT_INTERNAL, EXIT_INPUT = 1, 2
+
+
+def _fail(code: int, message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(command):
+    """Input errors: one line, exit 2. Anything unexpected: one line, exit 1 (OPTKIT_DEBUG=1 shows the traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except InputError as exc:
+            _fail(EXIT_INPUT, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence, reported as exit 1
+            if os.environ.get("OPTKIT_DEBUG"):
+                traceback.print_exc()
+            _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} (set OPTKIT_DEBUG=1 for the traceback)")
+
+    return wrapper
+
+
+def _clean(value):
+    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    from optkit.instance import write_text_atomic
+
+    write_text_atomic(path, text)
+
+
+@app.command("list")
+@guarded
+def list_command() -> None:
+    """List families, methods (kind, knowledge) and scenario presets."""
+    from optkit import registry
+    from optkit.scenarios import load_scenario, scenario_ids
+
+    for family in registry.families():
+        aliases = f" (aliases: {', '.join(family.aliases)})" if family.aliases else ""
+        typer.echo(f"family {family.id}{aliases}: {family.title}")
+        typer.echo(f"  default scenario: {family.default_scenario}; reference method: {family.reference_method}")
+        typer.echo("  methods:")
+        for m in registry.methods(family.id):
+            typer.echo(f"    {m.id:<22} {m.kind:<10} {m.knowledge:<7} {m.description}")
+        typer.echo("  scenarios:")
+        for sid in scenario_ids(family.id):
+            sc = load_scenario(family.id, sid)
+            sweep = f" [sweep {sc.sweep_name}: {', '.join(p.label for p in sc.points)}]" if sc.points else ""
+            typer.echo(f"    {sid:<22} {sc.description}{sweep}")
+
+
+@app.command("instance")
+@guarded
+def instance_command(
+    formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", help="preset id (default: the family's)"),
+    seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
+    point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
+    output: Path = typer.Option(..., "-o", "--output", help="instance JSON file to write"),
+) -> None:
+    """Generate an instance and write it as JSON."""
+    from optkit.api import make_instance
+
+    inst = make_instance(formulation, scenario, seed, point=point)
+    inst.save(output)
+    typer.echo(f"wrote {output} ({inst.family}, {inst.preset}, seed {seed})")
+
+
+@app.command("solve")
+@guarded
+def solve_command(
+    formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", help="preset id (default: the family's)"),
+    seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
+    point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
+    instance: Optional[Path] = typer.Option(None, "--instance", help="instance JSON (instead of scenario/seed)"),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="method id (default: exact reference)"),
+    method_seed: int = typer.Option(0, "--method-seed", min=0, help="seed of the method's own randomness"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, s"),
+    gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap at which the solver stops"),
+    solver: Optional[str] = typer.Option(None, "--solver", help="Pyomo solver name (default highs)"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="solver threads"),
+    reference: bool = typer.Option(True, "--reference/--no-reference",
+                                   help="also run the exact reference to fill frac_opt (non-reference methods)"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the solution (decisions) JSON here"),
+    export_model: Optional[Path] = typer.Option(None, "--export-model", help="write the model as .mps or .lp"),
+) -> None:
+    """Solve one instance with one method and print its evaluation."""
+    from optkit import registry
+    from optkit.api import evaluate, load_instance, make_instance, solve
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"--format: must be 'table' or 'json', got '{fmt}'")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit: must be a positive number of seconds")
+    if gap is not None and not (0 <= gap < 1):
+        raise InputError("--gap: must lie in [0, 1)")
+    if export_model is not None and export_model.suffix not in (".mps", ".lp"):
+        raise InputError(f"--export-model: '{export_model}' must end in .mps or .lp")
+    family = registry.get_family(formulation)
+    spec = registry.get_method(family.id, method or family.reference_method)
+    if solver is not None:
+        from optkit.solver import check_solver
+
+        check_solver(solver)
+    if instance is not None:
+        if scenario is not None or point is not None:
+            raise InputError("--instance: give either an instance file or --scenario/--point, not both")
+        inst = load_instance(instance, family.id)
+    else:
+        inst = make_instance(family.id, scenario, seed, point=point)
+    options = {"gap": gap, "solver": solver, "threads": threads,
+               "export_model": str(export_model) if export_model else None}
+    solution = solve(inst, spec.id, seed=method_seed, time_limit=time_limit, **options)
+    ref_solution = None
+    if spec.id == family.reference_method:
+        ref_solution = solution
+    elif reference:
+        ref_solution = solve(inst, family.reference_method, time_limit=time_limit)
+    evaluation = evaluate(inst, solution, reference=ref_solution)
+    result = {
+        "family": family.id, "scenario": inst.preset, "seed": int(inst.seed), "method": spec.id,
+        "status": str(solution.status), "objective": evaluation.metrics["objective"],
+        "bound": solution.bound, "gap": solution.gap, "runtime_s": solution.runtime_s,
+        "metrics": evaluation.metrics, "violations": evaluation.violations,
+    }
+    if output is not None:
+        api = registry.family_api(family.id)
+        payload = {**result, "method_seed": method_seed, "info": solution.info,
+                   "decisions": api.decisions_to_jsonable(solution.decisions)}
+        _write_atomic(output, json.dumps(_clean(payload), indent=1))
+    if fmt == "json":
+        typer.echo(json.dumps(_clean(result)))
+    else:
+        _print_table(result, solution.info)
+
+
+def _print_table(result: dict, info: dict) -> None:
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return "nan" if math.isnan(v) else f"{v:.6g}"
+        return str(v)
+
+    head = ["family", "scenario", "seed", "method", "status", "objective", "bound", "gap", "runtime_s"]
+    for key in head:
+        typer.echo(f"{key:<20} {fmt(result[key])}")
+    for key in ("variables", "constraints", "build_s", "solve_s", "termination"):
+        if key in info:
+            typer.echo(f"{key:<20} {fmt(info[key])}")
+    typer.echo("metrics:")
+    for key, value in result["metrics"].items():
+        typer.echo(f"  {key:<20} {fmt(value)}")
+    typer.echo("violations: " + (", ".join(f"{k}={fmt(v)}" for k, v in result["violations"].items()) or "none"))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
