@@ -32,7 +32,7 @@ def guarded(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, BrokenPipeError):
             raise
         except InputError as exc:
             _fail(EXIT_INPUT, str(exc))
@@ -192,7 +192,24 @@ def _print_table(result: dict, info: dict) -> None:
 
 
 def main() -> None:
-    app()
+    """Entry point: usage errors become one `error:` line with exit 2 (click would print a boxed panel)."""
+    try:   # typer >= 0.22 vendors click
+        from typer import _click as click
+    except ImportError:
+        import click
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:   # bare `optkit`: click already rendered the help
+        typer.echo(exc.format_message())
+        code = 0
+    except click.exceptions.UsageError as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        code = EXIT_INPUT
+    except (BrokenPipeError, KeyboardInterrupt):        # `optkit list | head`, Ctrl-C
+        code = EXIT_INTERNAL if sys.exc_info()[0] is KeyboardInterrupt else 0
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -132,17 +132,33 @@ def read_instance_family(path: str | Path) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary sibling and rename, so a reader never sees half a file."""
+    import os
+    import tempfile
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False) as fh:
+            tmp = fh.name
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise InputError(f"-o: cannot write '{path}' ({exc.strerror or exc})") from None
 
 
 # --- validation helpers shared by families -------------------------------------------------------
 def check_finite(name: str, value: Any, *, min_value: float | None = None, positive: bool = False) -> None:
     """Every entry finite, and >= min_value (or > 0 when positive)."""
-    array = np.asarray(value, dtype=float)
+    if isinstance(value, (str, bytes, bool)):
+        raise ValidationError(name, "must be a number")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(name, "must be a number or an array of numbers") from None
     if array.size and not np.all(np.isfinite(array)):
         raise ValidationError(name, "must be finite (no NaN or infinity)")
     if positive and array.size and np.any(array <= 0):

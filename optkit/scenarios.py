@@ -16,9 +16,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 from optkit.errors import InputError, UnknownNameError
 
-DATASETS = Path(__file__).resolve().parent.parent / "datasets"
-
-
 def _datasets_dir() -> Path:
     # Installed: optkit/datasets is a sub-package; in a source tree the same folder is ./datasets.
     from optkit import datasets

@@ -29,8 +29,26 @@ def _int_param(params: dict, name: str, minimum: int) -> int:
     return value
 
 
+def _float_param(table: dict, name: str) -> float:
+    value = table[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise InputError(f"{name}: must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _bool_param(table: dict, name: str) -> bool:
+    value = table[name]
+    if not isinstance(value, bool):
+        raise InputError(f"{name}: must be true or false, got {value!r}")
+    return value
+
+
 def _range(ranges: dict, name: str) -> tuple[float, float]:
-    lo, hi = ranges[name]
+    value = ranges[name]
+    if not (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise InputError(f"ranges.{name}: must be [lo, hi] numbers, got {value!r}")
+    lo, hi = value
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
         raise InputError(f"ranges.{name}: must be finite [lo, hi] with lo <= hi, got {[lo, hi]}")
     return lo, hi
@@ -56,9 +74,21 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
         raise InputError(f"n_rsu: must be <= number of areas {A}, got {n_rsu}")
     if R > U:
         raise InputError(f"R: must be <= n_ues = {U}, got {R}")
-    rg, ph = params["ranges"], params["physics"]
+    rg, ph = params["ranges"], dict(params["physics"])
+    for key in ph:
+        if key in ("weather_atten_db", "weather_shadow_db"):
+            table = ph[key]
+            if not (isinstance(table, list) and len(table) == 3 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+                    for v in table)):
+                raise InputError(f"physics.{key}: must be 3 finite non-negative numbers (one per weather state)")
+        else:
+            ph[key] = _float_param(ph, key)
+    for key in ("p_straight", "p_turn", "weather_stay", "hedge_beta", "bayes_weight"):
+        if key in ph and not 0 <= ph[key] <= 1:
+            raise InputError(f"physics.{key}: must be a probability in [0, 1], got {ph[key]}")
     N = n_core + n_rsu + n_uav
-    cell = float(params["cell_side_m"])
+    cell = _float_param(params, "cell_side_m")
 
     # (0,) topology
     rng = stream(seed, KEY_TOPOLOGY)
@@ -115,7 +145,7 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
         ue_xy[u], _ = physics.manhattan_mobility(
             stream(seed, KEY_MOBILITY, u), grid_rows=rows, grid_cols=cols, cell_side_m=cell,
             road_spacing_m=ph["road_spacing_m"], road_offset_m=ph["road_offset_m"],
-            speed_range=_range(rg, "ue_speed"), n_frames=H + T, frame_s=float(params["frame_s"]),
+            speed_range=_range(rg, "ue_speed"), n_frames=H + T, frame_s=_float_param(params, "frame_s"),
             p_straight=ph["p_straight"], p_turn=ph["p_turn"],
         )
     ue_area = physics.area_of_xy(ue_xy.reshape(-1, 2), rows, cols, cell).reshape(U, H + T)
@@ -156,22 +186,23 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
 
     instance = AllocateInstance(
         seed=int(seed), preset=preset, grid_rows=rows, grid_cols=cols, cell_side_m=cell, T=T, K=K,
-        frame_s=float(params["frame_s"]), H=H, n_core=n_core, n_rsu=n_rsu, n_uav=n_uav, node_area=node_area,
+        frame_s=_float_param(params, "frame_s"), H=H, n_core=n_core, n_rsu=n_rsu, n_uav=n_uav, node_area=node_area,
         cap=cap, e_node=e_node, uav_weight=uav_weight, uav_speed=uav_speed, link_ends=link_ends,
         link_wireless=link_wireless, link_cap=link_params[:, 0], link_energy=link_params[:, 1],
         link_lat=link_params[:, 2], wireless_range_cells=_int_param(params, "wireless_range_cells", 0), C=C,
         e_chan=e_chan, theta_los=theta, sigma_ray=sigma, weather=weather.astype(np.int64), Q=Q, n_services=S,
         n_functions=F, service_funcs=tuple(service_funcs), service_dur=service_dur, n_ues=U, ue_area=ue_area,
         ue_xy=ue_xy, req_ue=req_ue, req_service=req_service, req_entry=req_entry, req_slots=req_slots,
-        req_bw=req_bw, req_demand=tuple(req_demand), req_latency=req_latency, alpha=float(params["alpha"]),
-        uav_energy_scale=float(params["uav_energy_scale"]), uav_weight_as_force=bool(params["uav_weight_as_force"]),
-        induced_coeff=float(ph["induced_coeff"]), drag_coeff=float(ph["drag_coeff"]),
-        air_density=float(ph["air_density"]), rotor_disk_area=float(ph["rotor_disk_area"]),
-        frontal_area=float(ph["frontal_area"]), gravity=float(ph["gravity"]),
-        uav_altitude_m=float(ph["uav_altitude_m"]), carrier_hz=float(ph["carrier_hz"]),
-        ref_distance_m=float(ph["ref_distance_m"]), pathloss_exp=float(ph["pathloss_exp"]),
-        tx_power_dbm=float(ph["tx_power_dbm"]), noise_psd_dbm_hz=float(ph["noise_psd_dbm_hz"]),
-        subcarrier_hz=float(ph["subcarrier_hz"]), snr_threshold=float(ph["snr_threshold"]),
+        req_bw=req_bw, req_demand=tuple(req_demand), req_latency=req_latency, alpha=_float_param(params, "alpha"),
+        uav_energy_scale=_float_param(params, "uav_energy_scale"),
+        uav_weight_as_force=_bool_param(params, "uav_weight_as_force"),
+        induced_coeff=_float_param(ph, "induced_coeff"), drag_coeff=_float_param(ph, "drag_coeff"),
+        air_density=_float_param(ph, "air_density"), rotor_disk_area=_float_param(ph, "rotor_disk_area"),
+        frontal_area=_float_param(ph, "frontal_area"), gravity=_float_param(ph, "gravity"),
+        uav_altitude_m=_float_param(ph, "uav_altitude_m"), carrier_hz=_float_param(ph, "carrier_hz"),
+        ref_distance_m=_float_param(ph, "ref_distance_m"), pathloss_exp=_float_param(ph, "pathloss_exp"),
+        tx_power_dbm=_float_param(ph, "tx_power_dbm"), noise_psd_dbm_hz=_float_param(ph, "noise_psd_dbm_hz"),
+        subcarrier_hz=_float_param(ph, "subcarrier_hz"), snr_threshold=_float_param(ph, "snr_threshold"),
         weather_atten_db=np.asarray(ph["weather_atten_db"], dtype=float),
         weather_shadow_db=np.asarray(ph["weather_shadow_db"], dtype=float),
     )

@@ -163,6 +163,13 @@ class AllocateInstance(Instance):
 
     # --- validation ----------------------------------------------------------------------------
     def validate(self) -> "AllocateInstance":
+        check_int("seed", self.seed, min_value=0)
+        if not isinstance(self.preset, str):
+            raise ValidationError("preset", "must be a string")
+        if not isinstance(self.uav_weight_as_force, (bool, np.bool_)):
+            raise ValidationError("uav_weight_as_force", "must be true or false")
+        _check_nested("service_funcs", self.service_funcs, integer=True)
+        _check_nested("req_demand", self.req_demand, integer=False)
         for name in ("grid_rows", "grid_cols", "T", "K", "C", "n_services", "n_functions", "n_ues"):
             check_int(name, getattr(self, name), min_value=1)
         for name in ("H", "n_core", "n_rsu", "n_uav", "wireless_range_cells"):
@@ -232,6 +239,15 @@ class AllocateInstance(Instance):
         if L and np.any(ends[:, 0] == ends[:, 1]):
             raise ValidationError("link_ends", "a link must join two different nodes")
         return self
+
+
+def _check_nested(name: str, value, integer: bool) -> None:
+    """A tuple of tuples of integers (or of numbers)."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if not isinstance(value, tuple) or not all(
+            isinstance(row, tuple) and all(isinstance(x, kinds) and not isinstance(x, bool) for x in row)
+            for row in value):
+        raise ValidationError(name, f"must be a list of lists of {'integers' if integer else 'numbers'}")
 
 
 def _in_range(name: str, values, upper: int) -> None:

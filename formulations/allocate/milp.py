@@ -199,6 +199,22 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
     m.t_poa = pyo.Constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
     m.t_tx = pyo.Constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
         m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= m.X[r])
+    # Disaggregated hosting: W[r,t,f,p,n] = "f of r hosted on node n of route p". With one route chosen this is
+    # V restricted to that route, so the rows are exact; they stop the LP from pairing a free half trivial
+    # route with half a long route whose nodes host the whole function.
+    W_index = [(r, t, f, p, n) for r, t, f in data.TRF for p, route in enumerate(data.routes[(r, t)])
+               for n in route.nodes]
+    m.W = pyo.Var(W_index, bounds=(0, 1))
+    by_route = defaultdict(list)
+    by_node = defaultdict(list)
+    for r, t, f, p, n in W_index:
+        by_route[(r, t, f, p)].append(n)
+        by_node[(r, t, f, n)].append(p)
+    m.t_host_split = pyo.Constraint(list(by_route), rule=lambda m, r, t, f, p: sum(
+        m.W[r, t, f, p, n] for n in by_route[(r, t, f, p)]) == m.Rt[r, t, p])
+    m.t_host_link = pyo.Constraint([(r, t, f, n) for r, t, f in data.TRF for n in range(inst.N)],
+                                   rule=lambda m, r, t, f, n: m.V[r, t, f, n] == sum(
+                                       m.W[r, t, f, p, n] for p in by_node.get((r, t, f, n), [])))
 
 
 def model_size(model) -> dict:

@@ -1,0 +1,31 @@
+"""Shared fixtures: temporary fake methods registered in optkit's registry (undone after each test)."""
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+FAKE_MODULE = "optkit_test_fake_methods"
+
+
+@pytest.fixture
+def register_fake_method(monkeypatch):
+    """register(func, id, kind="heuristic", knowledge="online", family="allocate") -> MethodSpec.
+
+    The function becomes importable as "optkit_test_fake_methods:<name>" and the MethodSpec is put into
+    `optkit.registry._METHODS` for this test only (monkeypatch restores both afterwards)."""
+    from optkit import registry
+
+    registry.load_plugins()
+    module = types.ModuleType(FAKE_MODULE)
+    monkeypatch.setitem(sys.modules, FAKE_MODULE, module)
+
+    def register(func, id, *, kind="heuristic", knowledge="online", family="allocate"):
+        setattr(module, func.__name__, func)
+        spec = registry.MethodSpec(family=family, id=id, kind=kind, knowledge=knowledge,
+                                   entry=f"{FAKE_MODULE}:{func.__name__}", description="test fake")
+        monkeypatch.setitem(registry._METHODS, (family, id), spec)
+        return spec
+
+    return register

@@ -1,0 +1,153 @@
+"""Contract suites over everything registered, and proof that check_method catches broken methods."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+
+from optkit import registry
+from optkit.checks import check_family, check_method
+from optkit.solution import Status
+
+FAMILIES = [f.id for f in registry.families()]
+METHODS = [(m.family, m.id) for m in registry.methods()]
+FAST_METHODS = [fm for fm in METHODS if registry.get_method(*fm).kind != "exact"]
+EXACT_METHODS = [fm for fm in METHODS if registry.get_method(*fm).kind == "exact"]
+
+
+def test_something_is_registered():
+    assert "allocate" in FAMILIES
+    assert ("allocate", "allocate") in EXACT_METHODS and ("allocate", "random") in FAST_METHODS
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_check_family(family):
+    passed = check_family(family)
+    assert "every preset generates" in passed and "deterministic generator, exact JSON round trip" in passed
+
+
+@pytest.mark.parametrize("family, method", FAST_METHODS)
+def test_check_method(family, method):
+    passed = check_method(family, method)
+    assert passed[-1] == "honest status" and len(passed) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, method", EXACT_METHODS)
+def test_check_method_exact(family, method):
+    passed = check_method(family, method, time_limit=20)
+    assert passed[-1] == "honest status"
+
+
+# ---------------------------------------------------------------- broken fakes must be caught
+
+
+def _random(inst, seed):
+    from optkit.heuristics.allocate.random_baseline import solve
+
+    return solve(inst, seed=seed)
+
+
+def _retag(solution, **changes):
+    return dataclasses.replace(solution, **changes)
+
+
+def wrong_family(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), family="other-family", method="broken-fake")
+
+
+def wrong_method_name(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="random")
+
+
+_calls = itertools.count()
+
+
+def non_deterministic(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed + next(_calls)), method="broken-fake")
+
+
+def mutates_instance(inst, *, seed=0, time_limit=None):
+    object.__setattr__(inst, "alpha", inst.alpha * 2)
+    return _retag(_random(inst, seed), method="broken-fake")
+
+
+def not_a_solution(inst, *, seed=0, time_limit=None):
+    return {"family": "allocate", "method": "broken-fake"}
+
+
+def status_as_string(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="broken-fake", status="feasible")
+
+
+def heuristic_claims_optimal(inst, *, seed=0, time_limit=None):
+    from optkit.formulations.allocate.api import evaluate
+
+    sol = _retag(_random(inst, seed), method="broken-fake")
+    value = evaluate(inst, sol).metrics["objective"]
+    return _retag(sol, status=Status.OPTIMAL, objective=value, bound=value, gap=0.0)
+
+
+def optimal_with_a_gap(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="broken-fake", status=Status.OPTIMAL, objective=1.0, bound=2.0, gap=1.0)
+
+
+def bound_below_incumbent(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="broken-fake", status=Status.TIME_LIMIT, objective=2.0, bound=1.0,
+                  gap=0.5)
+
+
+def negative_runtime(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="broken-fake", runtime_s=-1.0)
+
+
+@pytest.mark.parametrize("func, kind, message", [
+    (wrong_family, "heuristic", "wrong family"),
+    (wrong_method_name, "heuristic", "wrong family/method"),
+    (non_deterministic, "heuristic", "differ between two runs"),
+    (mutates_instance, "heuristic", "mutated"),
+    (not_a_solution, "heuristic", "must return a Solution"),
+    (status_as_string, "heuristic", "must be a Status"),
+    (heuristic_claims_optimal, "heuristic", "cannot prove optimality"),
+    (optimal_with_a_gap, "exact", "optimal with gap"),
+    (bound_below_incumbent, "exact", "bound below the incumbent"),
+    (negative_runtime, "heuristic", "negative runtime"),
+])
+def test_check_method_catches_broken_methods(register_fake_method, func, kind, message):
+    knowledge = "oracle" if kind == "exact" else "online"
+    register_fake_method(func, "broken-fake", kind=kind, knowledge=knowledge)
+    with pytest.raises(AssertionError, match=message):
+        check_method("allocate", "broken-fake")
+
+
+def test_fake_registration_is_undone():
+    assert ("allocate", "broken-fake") not in registry._METHODS
+    assert registry.get_method("allocate", "random").entry == "optkit.heuristics.allocate.random_baseline:solve"
+
+
+def test_check_family_catches_a_missing_api_attribute(monkeypatch):
+    api = registry.family_api("allocate")
+    monkeypatch.delattr(api, "with_reference")
+    with pytest.raises(AssertionError, match="lacks 'with_reference'"):
+        check_family("allocate")
+
+
+def test_check_family_catches_a_non_deterministic_generator(monkeypatch):
+    api = registry.family_api("allocate")
+    real = api.generate
+    counter = itertools.count()
+
+    def drifting(params, seed, preset="custom"):
+        return real(params, seed + next(counter), preset)
+
+    monkeypatch.setattr(api, "generate", drifting)
+    with pytest.raises(AssertionError, match="not deterministic"):
+        check_family("allocate")
+
+
+def test_check_family_catches_an_unregistered_reference(monkeypatch):
+    fam = registry.get_family("allocate")
+    monkeypatch.setitem(registry._FAMILIES, "allocate", dataclasses.replace(fam, reference_method="nosuch"))
+    with pytest.raises(AssertionError, match="reference method 'nosuch'"):
+        check_family("allocate")
