@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optkit.errors import OptkitError
+from optkit.errors import InputError, OptkitError
 from optkit.formulations.allocate.evaluator import FrameScore, score_frame, summarize
 from optkit.formulations.allocate.network import frame_graph, node_areas
 from optkit.formulations.allocate.record import Decisions, ServiceEntry
@@ -78,7 +78,7 @@ def mask_instance(inst):
     minus = np.full(inst.R, -1, dtype=np.int64)
     nan = np.full(inst.R, np.nan)
     return dataclasses.replace(
-        inst, Q=np.zeros_like(inst.Q), theta_los=np.full_like(inst.theta_los, np.nan),
+        inst, seed=-1, preset="hidden", Q=np.zeros_like(inst.Q), theta_los=np.full_like(inst.theta_los, np.nan),
         sigma_ray=np.full_like(inst.sigma_ray, np.nan), weather=np.full_like(inst.weather, -1),
         ue_area=ue_area, ue_xy=ue_xy, req_ue=minus, req_service=minus, req_entry=minus, req_slots=minus,
         req_bw=nan, req_demand=tuple(() for _ in range(inst.R)), req_latency=nan)
@@ -115,8 +115,9 @@ class OnlineEnv:
 
     def start_frame(self, t: int) -> FrameInfo:
         inst = self._inst
-        if t != self._t + 1 or self._uav_committed != t:
-            raise ProtocolError(f"frame {t} started before its UAV areas were committed or out of order")
+        if t != self._t + 1 or self._uav_committed != t or len(self.frames) != t:
+            raise ProtocolError(f"frame {t} started out of order, before its UAV areas or the previous frame "
+                                f"were committed")
         self._t = t
         new = []
         for r in range(inst.R):
@@ -144,6 +145,13 @@ class OnlineEnv:
         for (r, tau) in channels:
             if tau not in slots:
                 raise ProtocolError(f"channel entry ({r}, {tau}) is not a slot of frame {t}")
+        probe = Decisions(np.array(self.decisions.uav_area), dict(((r, t), n) for r, n in poa.items()),
+                          dict(channels), [set(placement) if k == t else set() for k in range(inst.T)],
+                          {(r, t): e for r, e in service.items()})
+        try:
+            probe.check_shapes(inst)
+        except InputError as exc:
+            raise ProtocolError(f"frame {t}: {exc}") from None
         prev = self.initial_uav_area if t == 0 else self.decisions.uav_area[t - 1]
         score = score_frame(inst, t, prev, self.decisions.uav_area[t], poa, channels, set(placement), service)
         self.frames.append(score)

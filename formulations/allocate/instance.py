@@ -164,6 +164,15 @@ class AllocateInstance(Instance):
     # --- validation ----------------------------------------------------------------------------
     def validate(self) -> "AllocateInstance":
         check_int("seed", self.seed, min_value=0)
+        for name in ("req_ue", "link_ends"):
+            if not isinstance(getattr(self, name), np.ndarray):
+                raise ValidationError(name, "must be an array")
+        for name in ("cell_side_m", "frame_s", "alpha", "uav_energy_scale", "induced_coeff", "drag_coeff",
+                     "air_density", "rotor_disk_area", "frontal_area", "gravity", "uav_altitude_m", "carrier_hz",
+                     "ref_distance_m", "pathloss_exp", "tx_power_dbm", "noise_psd_dbm_hz", "subcarrier_hz",
+                     "snr_threshold"):
+            if np.ndim(getattr(self, name)) != 0:
+                raise ValidationError(name, "must be a single number")
         if not isinstance(self.preset, str):
             raise ValidationError("preset", "must be a string")
         if not isinstance(self.uav_weight_as_force, (bool, np.bool_)):

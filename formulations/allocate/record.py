@@ -37,11 +37,13 @@ class Decisions:
     def empty(cls, inst) -> "Decisions":
         """UAVs stay at their initial areas, nothing else is decided."""
         start = np.asarray(inst.node_area[inst.n_core + inst.n_rsu:], dtype=np.int64)
-        return cls(np.tile(start, (inst.T, 1)), placement=[set() for _ in range(inst.T)])
+        return cls(np.array(np.tile(start, (inst.T, 1)), dtype=np.int64), placement=[set() for _ in range(inst.T)])
 
     def check_shapes(self, inst) -> None:
-        """Malformed records (wrong shapes, ids out of range) raise InputError naming the key."""
+        """Malformed records (wrong shapes, ids out of range, non-integer ids) raise InputError naming the key."""
         area = np.asarray(self.uav_area)
+        if area.size and not np.issubdtype(area.dtype, np.integer):
+            raise InputError("decisions.uav_area: area ids must be integers")
         if area.shape != (inst.T, inst.n_uav):
             raise InputError(f"decisions.uav_area: must have shape {(inst.T, inst.n_uav)}, got {area.shape}")
         if area.size and (area.min() < 0 or area.max() >= inst.A):
@@ -49,18 +51,20 @@ class Decisions:
         if len(self.placement) != inst.T:
             raise InputError(f"decisions.placement: must hold {inst.T} frames")
         for (r, tau), c in self.channels.items():
-            if not (0 <= r < inst.R and 0 <= tau < inst.T * inst.K and 0 <= c < inst.C):
+            if not (_id(r, inst.R) and _id(tau, inst.T * inst.K) and _id(c, inst.C)):
                 raise InputError(f"decisions.channels: entry ({r}, {tau}) -> {c} out of range")
         for (r, t), n in self.poa.items():
-            if not (0 <= r < inst.R and 0 <= t < inst.T and 0 <= n < inst.N):
+            if not (_id(r, inst.R) and _id(t, inst.T) and _id(n, inst.N)):
                 raise InputError(f"decisions.poa: entry ({r}, {t}) -> {n} out of range")
         for t, frame in enumerate(self.placement):
             for f, n in frame:
-                if not (0 <= f < inst.n_functions and 0 <= n < inst.N):
+                if not (_id(f, inst.n_functions) and _id(n, inst.N)):
                     raise InputError(f"decisions.placement[{t}]: instance ({f}, {n}) out of range")
         for (r, t), entry in self.service.items():
-            if not (0 <= r < inst.R and 0 <= t < inst.T) or not entry.route:
-                raise InputError(f"decisions.service: entry ({r}, {t}) out of range or with an empty route")
+            nodes = list(entry.route) + list(entry.hosts.values())
+            if not (_id(r, inst.R) and _id(t, inst.T)) or not entry.route or not all(_id(n, inst.N) for n in nodes) \
+                    or not all(_id(f, inst.n_functions) for f in entry.hosts):
+                raise InputError(f"decisions.service: entry ({r}, {t}) has ids out of range or an empty route")
 
     # --- JSON ----------------------------------------------------------------------------------
     def to_jsonable(self) -> dict:
@@ -78,7 +82,7 @@ class Decisions:
     @classmethod
     def from_jsonable(cls, data: dict) -> "Decisions":
         try:
-            return cls(
+            decisions = cls(
                 uav_area=np.array(data["uav_area"], dtype=np.int64),
                 poa={(int(r), int(t)): int(n) for r, t, n in data["poa"]},
                 channels={(int(r), int(tau)): int(c) for r, tau, c in data["channels"]},
@@ -91,3 +95,12 @@ class Decisions:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"decisions: malformed record ({exc!r})") from None
+        for key in ("poa", "channels", "service"):
+            if len(getattr(decisions, key)) != len(data[key]):
+                raise InputError(f"decisions.{key}: duplicate entries for the same key")
+        return decisions
+
+
+def _id(value, upper: int) -> bool:
+    """An integer id in 0..upper-1."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < upper

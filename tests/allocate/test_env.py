@@ -307,11 +307,6 @@ def test_uav_areas_of_next_frame_may_be_committed_early_and_frame_then_completes
     env.commit_frame(0, {}, {}, set(), {})
     assert env.start_frame(1).t == 1
 
-
-@pytest.mark.xfail(reason="BUG: OnlineEnv.start_frame(t+1) is accepted before commit_frame(t): it reveals frame "
-                          "t+1 (UE areas, arrivals, G^t+1) while frame t is still open, and frame t can then never "
-                          "be committed (the episode is stuck) instead of the faulty call raising ProtocolError",
-                   strict=True)
 def test_next_frame_cannot_start_before_the_current_frame_is_committed():
     inst = make("tiny", 0)
     env = OnlineEnv(inst)
@@ -321,10 +316,6 @@ def test_next_frame_cannot_start_before_the_current_frame_is_committed():
     with pytest.raises(ProtocolError):
         env.start_frame(1)
 
-
-@pytest.mark.xfail(reason="BUG: with N_u = 0 OnlineEnv.commit_uav_areas raises ValueError ('assignment destination "
-                          "is read-only') because Decisions.empty returns a read-only uav_area (record.py); every "
-                          "online method crashes on such instances (spec §10 degenerate case N_u = 0)", strict=True)
 @pytest.mark.parametrize("overrides", [{"n_uav": 0}, {"n_rsu": 0, "n_uav": 0}])
 def test_online_run_without_uavs(overrides):
     inst = optkit.make_instance(FAMILY, "tiny", 1, overrides=overrides)
@@ -340,11 +331,6 @@ def test_online_run_on_degenerate_instances(overrides):
     assert env.evaluation().metrics == pytest.approx(evaluate_decisions(inst, env.decisions).metrics,
                                                      nan_ok=True, rel=0, abs=0)
 
-
-@pytest.mark.xfail(reason="BUG: OnlineEnv.commit_frame does not range-check ids (no Decisions.check_shapes): channel "
-                          "-1 is silently charged as channel C-1 and function id n_functions is deployed and charged, "
-                          "while a channel >= C or node >= N crashes score_frame with IndexError; the offline "
-                          "evaluator raises InputError on the same record", strict=True)
 @pytest.mark.parametrize("kind", ["channel -1", "channel C", "poa N", "poa -1", "function F", "node N"])
 def test_commit_frame_rejects_out_of_range_ids(kind):
     inst = make("tiny", 0)

@@ -212,6 +212,22 @@ def test_uav_move_energy_by_hand(preset):
     assert m(ev, "e_uav") == pytest.approx(expected, rel=1e-9) and m(ev, "uav_hops") == inst.n_uav
 
 
+def test_uav_weight_as_force_reaches_the_move_energy():
+    plain = make("tiny", 0)
+    force = optkit.make_instance(FAMILY, "tiny", 0, overrides={"uav_weight_as_force": True})
+    assert force.uav_weight_as_force is True
+    j, start = 0, int(plain.node_area[plain.uavs[0]])
+    side = _neighbours(plain, start)[0][0]
+    w, v = plain.uav_weight[j] * force.gravity, plain.uav_speed[j]
+    power = (force.induced_coeff * w ** 1.5 / math.sqrt(2 * force.air_density * force.rotor_disk_area)
+             + 0.5 * force.drag_coeff * force.air_density * force.frontal_area * v ** 3)
+    dec = Decisions.empty(force)
+    dec.uav_area[:, j] = side
+    expected = force.uav_energy_scale * force.cell_side_m / v * power
+    assert m(evaluate_decisions(force, dec), "e_uav") == pytest.approx(expected, rel=1e-9)
+    assert m(evaluate_decisions(plain, dec), "e_uav") < expected
+
+
 # ---------------------------------------------------------------------------------------------- channels (D24)
 def test_channel_entries_are_charged_for_unserved_requests():
     inst = controlled(service_dur=np.full(BASE.n_services, 2))          # Δ_r = {0, 1}
@@ -737,14 +753,9 @@ def _mut_float_poa(dec, inst):
 def _mut_float_placement(dec, inst):
     dec.placement[0].add((inst.funcs(0)[0], float(RSU) + 0.5))
 
-
-@pytest.mark.xfail(reason="BUG: Decisions.check_shapes does not range-check the node ids of service routes and "
-                          "hosts (silently scored as an invalid route), and does not require integer ids "
-                          "(float uav_area/channel/poa/placement ids crash with IndexError instead of InputError)",
-                   strict=True)
 @pytest.mark.parametrize("mutate", [_mut_route_node, _mut_route_neg, _mut_host_node, _mut_float_area,
                                     _mut_float_channel, _mut_float_poa, _mut_float_placement])
-def test_out_of_range_route_or_host_node_raises_input_error(mutate):
+def test_route_host_and_non_integer_ids_raise_input_error(mutate):
     inst = controlled()
     dec = serve(inst, Decisions.empty(inst), 0)
     mutate(dec, inst)
@@ -766,10 +777,6 @@ def test_malformed_record_json_raises_input_error(edit):
     with pytest.raises(InputError):
         Decisions.from_jsonable(data)
 
-
-@pytest.mark.xfail(reason="BUG: Decisions.from_jsonable silently keeps the last of duplicate (r, tau) channel "
-                          "entries (and duplicate (r, t) poa/service entries) instead of rejecting the record",
-                   strict=True)
 def test_duplicate_channel_entry_in_json_is_rejected():
     inst = controlled()
     data = json.loads(json.dumps(serve(inst, Decisions.empty(inst), 0).to_jsonable()))
@@ -833,10 +840,6 @@ def test_no_rsu_no_uav_nothing_is_coverable():
     ev = evaluate_decisions(inst, Decisions.empty(inst))
     assert ev.metrics["accepted"] == 0 and ev.metrics["energy_total"] == 0
 
-
-@pytest.mark.xfail(reason="BUG: with N_u = 0, Decisions.empty returns uav_area as a read-only view of the "
-                          "instance's node_area (np.tile of an empty array does not copy), so any write, e.g. "
-                          "OnlineEnv.commit_uav_areas, raises ValueError", strict=True)
 def test_empty_record_is_writable_without_uavs():
     inst = optkit.make_instance(FAMILY, "tiny", 1, overrides={"n_uav": 0})
     dec = Decisions.empty(inst)

@@ -421,11 +421,6 @@ def test_from_json_rejects_wrong_typed_field(name, value):
     with pytest.raises(InputError):
         AllocateInstance.from_json(json.dumps(data))
 
-
-@pytest.mark.xfail(reason="BUG: AllocateInstance.validate() computes R = len(req_ue) and L = len(link_ends) before "
-                          "any type check (TypeError on a non-sequence), and scalar float fields pass "
-                          "check_finite when given a list (alpha = [0.001] is accepted, then evaluation crashes)",
-                   strict=True)
 @pytest.mark.parametrize("name,value", [
     ("req_ue", None),
     ("req_ue", 3),
