@@ -52,6 +52,21 @@ def build_data(inst, route_set: str = "candidates", movement: str = "auto",
     return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode, tighten)
 
 
+def _constraint(index, rule):
+    """An indexed Pyomo constraint whose rows may be constant (empty route or PoA sets): true rows are skipped."""
+    import pyomo.environ as pyo
+
+    def wrapped(m, *idx):
+        expr = rule(m, *idx)
+        if isinstance(expr, (bool, np.bool_)):
+            if not expr:
+                raise ValueError(f"constant infeasible row at {idx}")
+            return pyo.Constraint.Skip
+        return expr
+
+    return pyo.Constraint(index, rule=wrapped)
+
+
 def build_model(inst, data: ModelData):
     """The Pyomo model of §5.2 (component names as in the spec)."""
     import pyomo.environ as pyo
@@ -83,15 +98,15 @@ def build_model(inst, data: ModelData):
     if data.movement == "transition":
         M_index = [(t, n, a, b) for t in range(T) for n in uavs for a in A for b in A]
         m.M = pyo.Var(M_index, bounds=(0, 1))
-        m.flow_out = pyo.Constraint([(t, n, a) for t in range(T) for n in uavs for a in A],
+        m.flow_out = _constraint([(t, n, a) for t in range(T) for n in uavs for a in A],
                                     rule=lambda m, t, n, a: sum(m.M[t, n, a, b] for b in A) == S_prev(t, n, a))
-        m.flow_in = pyo.Constraint([(t, n, b) for t in range(T) for n in uavs for b in A],
+        m.flow_in = _constraint([(t, n, b) for t in range(T) for n in uavs for b in A],
                                    rule=lambda m, t, n, b: sum(m.M[t, n, a, b] for a in A) == m.S[t, n, b])
         e_uav = sum(float(lam[n][a, b]) * m.M[t, n, a, b] for (t, n, a, b) in M_index if lam[n][a, b] > 0)
     else:
         m.Emov = pyo.Var([(t, n) for t in range(T) for n in uavs], within=pyo.NonNegativeReals)
         lam_max = {n: float(lam[n].max()) for n in uavs}
-        m.move_cost = pyo.Constraint(
+        m.move_cost = _constraint(
             [(t, n, b) for t in range(T) for n in uavs for b in A],
             rule=lambda m, t, n, b: m.Emov[t, n] >= sum(float(lam[n][a, b]) * S_prev(t, n, a) for a in A)
             - lam_max[n] * (1 - m.S[t, n, b]))
@@ -112,29 +127,29 @@ def build_model(inst, data: ModelData):
         z_by_rtau[(r, tau)].append(c)
         z_by_block[(c, inst.area(r, tau // K), tau)].append(r)
 
-    m.acc_le = pyo.Constraint(TRF, rule=lambda m, r, t, f: m.X[r] <= m.Xf[r, t, f])
-    m.acc_ge = pyo.Constraint(
+    m.acc_le = _constraint(TRF, rule=lambda m, r, t, f: m.X[r] <= m.Xf[r, t, f])
+    m.acc_ge = _constraint(
         [r for r in range(inst.R) if frames_of[r]],
         rule=lambda m, r: m.X[r] >= sum(m.Xf[r, t, f] for t in frames_of[r] for f in funcs[r])
         - (len(frames_of[r]) * len(funcs[r]) - 1))
-    m.no_frames = pyo.Constraint([r for r in range(inst.R) if not frames_of[r]], rule=lambda m, r: m.X[r] == 0)
-    m.one_channel = pyo.Constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= 1)
-    m.no_collision = pyo.Constraint([k for k, rs in z_by_block.items() if len(rs) > 1],
+    m.no_frames = _constraint([r for r in range(inst.R) if not frames_of[r]], rule=lambda m, r: m.X[r] == 0)
+    m.one_channel = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= 1)
+    m.no_collision = _constraint([k for k, rs in z_by_block.items() if len(rs) > 1],
                                     rule=lambda m, c, a, tau: sum(m.Z[r, tau, c] for r in z_by_block[(c, a, tau)]) <= 1)
     users = defaultdict(list)
     for r, t, f in TRF:
         users[(t, f)].append(r)
-    m.deployed = pyo.Constraint(list(users), rule=lambda m, t, f: inst.R * sum(m.Y[t, f, n] for n in range(inst.N))
+    m.deployed = _constraint(list(users), rule=lambda m, t, f: inst.R * sum(m.Y[t, f, n] for n in range(inst.N))
                                 >= sum(m.Xf[r, t, f] for r in users[(t, f)]))
-    m.good_slots = pyo.Constraint(TRF, rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
+    m.good_slots = _constraint(TRF, rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
         m.Z[r, tau, c] for tau in range(t * K, (t + 1) * K) for c in z_by_rtau.get((r, tau), [])))
-    m.tx_needs_poa = pyo.Constraint(
+    m.tx_needs_poa = _constraint(
         [(r, tau) for (r, tau) in z_by_rtau],
         rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)])
         <= sum(m.B[r, tau // K, n] for n in data.PC[(r, tau // K)]))
-    m.one_route = pyo.Constraint(TR, rule=lambda m, r, t: sum(m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) <= 1)
-    m.assign = pyo.Constraint(TRF, rule=lambda m, r, t, f: sum(m.V[r, t, f, n] for n in range(inst.N)) == m.Xf[r, t, f])
-    m.assign_deployed = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= m.Y[t, f, n])
+    m.one_route = _constraint(TR, rule=lambda m, r, t: sum(m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) <= 1)
+    m.assign = _constraint(TRF, rule=lambda m, r, t, f: sum(m.V[r, t, f, n] for n in range(inst.N)) == m.Xf[r, t, f])
+    m.assign_deployed = _constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= m.Y[t, f, n])
 
     through = {}      # (r, t, n) -> route ids containing node n
     by_head = {}      # (r, t, n) -> route ids headed by n
@@ -149,12 +164,12 @@ def build_model(inst, data: ModelData):
                 by_pos.setdefault((r, t, n, a), []).append(p)
             for l in route.links:
                 link_users[(l, t)].append((r, p))
-    m.assign_on_route = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= sum(
+    m.assign_on_route = _constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= sum(
         m.Rt[r, t, p] for p in through.get((r, t, n), [])))
-    m.route_head = pyo.Constraint(
+    m.route_head = _constraint(
         [(r, t, n) for (r, t, n) in by_head], rule=lambda m, r, t, n: sum(m.Rt[r, t, p] for p in by_head[(r, t, n)])
         <= m.B[r, t, n])
-    m.route_uav_pos = pyo.Constraint(
+    m.route_uav_pos = _constraint(
         list(by_pos), rule=lambda m, r, t, n, a: sum(m.Rt[r, t, p] for p in by_pos[(r, t, n, a)]) <= m.S[t, n, a])
 
     work = defaultdict(list)     # (t, n) -> (r, f, demand)
@@ -163,21 +178,21 @@ def build_model(inst, data: ModelData):
         for n in range(inst.N):
             work[(t, n)].append((r, f, demand))
     if data.capacity_mode == "assign":
-        m.node_cap = pyo.Constraint(list(work), rule=lambda m, t, n: sum(
+        m.node_cap = _constraint(list(work), rule=lambda m, t, n: sum(
             d * m.V[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
     else:   # §5.3 literal load: every instance of f carries the load of every request using f
         m.w = pyo.Var(V_index, bounds=(0, 1))
-        m.w_link = pyo.Constraint(V_index, rule=lambda m, r, t, f, n: m.w[r, t, f, n] >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
-        m.node_cap = pyo.Constraint(list(work), rule=lambda m, t, n: sum(
+        m.w_link = _constraint(V_index, rule=lambda m, r, t, f, n: m.w[r, t, f, n] >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
+        m.node_cap = _constraint(list(work), rule=lambda m, t, n: sum(
             d * m.w[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
-    m.link_cap = pyo.Constraint(list(link_users), rule=lambda m, l, t: sum(
+    m.link_cap = _constraint(list(link_users), rule=lambda m, l, t: sum(
         float(inst.req_bw[r]) * m.Rt[r, t, p] for r, p in link_users[(l, t)]) <= float(inst.link_cap[l]))
-    m.uav_one_area = pyo.Constraint([(t, n) for t in range(T) for n in uavs],
+    m.uav_one_area = _constraint([(t, n) for t in range(T) for n in uavs],
                                     rule=lambda m, t, n: sum(m.S[t, n, a] for a in A) == 1)
-    m.poa_one = pyo.Constraint(TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) <= 1)
-    m.poa_in_area = pyo.Constraint([(r, t, n) for r, t in TR for n in uavs],
+    m.poa_one = _constraint(TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) <= 1)
+    m.poa_in_area = _constraint([(r, t, n) for r, t in TR for n in uavs],
                                    rule=lambda m, r, t, n: m.B[r, t, n] <= m.S[t, n, inst.area(r, t)])
-    m.latency = pyo.Constraint(TR, rule=lambda m, r, t: sum(
+    m.latency = _constraint(TR, rule=lambda m, r, t: sum(
         route.lat * m.Rt[r, t, p] for p, route in enumerate(data.routes[(r, t)])) <= float(inst.req_latency[r]))
     if data.tighten:
         add_tightening(m, inst, data, z_by_rtau)
@@ -193,11 +208,11 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
     """
     import pyomo.environ as pyo
 
-    m.t_serve_all = pyo.Constraint(data.TRF, rule=lambda m, r, t, f: m.Xf[r, t, f] == m.X[r])
-    m.t_route = pyo.Constraint(data.TR, rule=lambda m, r, t: sum(
+    m.t_serve_all = _constraint(data.TRF, rule=lambda m, r, t, f: m.Xf[r, t, f] == m.X[r])
+    m.t_route = _constraint(data.TR, rule=lambda m, r, t: sum(
         m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) == m.X[r])
-    m.t_poa = pyo.Constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
-    m.t_tx = pyo.Constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
+    m.t_poa = _constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
+    m.t_tx = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
         m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= m.X[r])
     # Disaggregated hosting: W[r,t,f,p,n] = "f of r hosted on node n of route p". With one route chosen this is
     # V restricted to that route, so the rows are exact; they stop the LP from pairing a free half trivial
@@ -210,9 +225,9 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
     for r, t, f, p, n in W_index:
         by_route[(r, t, f, p)].append(n)
         by_node[(r, t, f, n)].append(p)
-    m.t_host_split = pyo.Constraint(list(by_route), rule=lambda m, r, t, f, p: sum(
+    m.t_host_split = _constraint(list(by_route), rule=lambda m, r, t, f, p: sum(
         m.W[r, t, f, p, n] for n in by_route[(r, t, f, p)]) == m.Rt[r, t, p])
-    m.t_host_link = pyo.Constraint([(r, t, f, n) for r, t, f in data.TRF for n in range(inst.N)],
+    m.t_host_link = _constraint([(r, t, f, n) for r, t, f in data.TRF for n in range(inst.N)],
                                    rule=lambda m, r, t, f, n: m.V[r, t, f, n] == sum(
                                        m.W[r, t, f, p, n] for p in by_node.get((r, t, f, n), [])))
 
