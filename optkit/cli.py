@@ -18,6 +18,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="optkit: exact references, baselines and learners for wireless-network optimization.")
 
 EXIT_INTERNAL, EXIT_INPUT = 1, 2
+DEFAULT_EXACT_TIME_LIMIT = 600.0   # s, spec allocate §7.1
+
+
 
 
 def _fail(code: int, message: str) -> None:
@@ -55,6 +58,16 @@ def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _check_output(flag: str, path: Path | None) -> None:
+    """Fail before any work when an output path cannot be written."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    existing = next((p for p in [parent, *parent.parents] if p.exists()), Path("."))
+    if path.is_dir() or not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise InputError(f"{flag}: cannot write '{path}' (a directory, or its folder is not writable)")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -96,6 +109,7 @@ def instance_command(
     """Generate an instance and write it as JSON."""
     from optkit.api import make_instance
 
+    _check_output("-o", output)
     inst = make_instance(formulation, scenario, seed, point=point)
     inst.save(output)
     typer.echo(f"wrote {output} ({inst.family}, {inst.preset}, seed {seed})")
@@ -111,19 +125,21 @@ def solve_command(
     instance: Optional[Path] = typer.Option(None, "--instance", help="instance JSON (instead of scenario/seed)"),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="method id (default: exact reference)"),
     method_seed: int = typer.Option(0, "--method-seed", min=0, help="seed of the method's own randomness"),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, s"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit",
+                                               help="solver time limit, s (default 600 for exact methods)"),
     gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap at which the solver stops"),
     solver: Optional[str] = typer.Option(None, "--solver", help="Pyomo solver name (default highs)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="solver threads"),
     reference: bool = typer.Option(True, "--reference/--no-reference",
                                    help="also run the exact reference to fill frac_opt (non-reference methods)"),
+    log: bool = typer.Option(False, "--log", help="stream the solver's progress log (to stderr)"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the solution (decisions) JSON here"),
     export_model: Optional[Path] = typer.Option(None, "--export-model", help="write the model as .mps or .lp"),
 ) -> None:
     """Solve one instance with one method and print its evaluation."""
     from optkit import registry
-    from optkit.api import evaluate, load_instance, make_instance, solve
+    from optkit.api import evaluate, load_instance, make_instance, method_options, solve
 
     if fmt not in ("table", "json"):
         raise InputError(f"--format: must be 'table' or 'json', got '{fmt}'")
@@ -133,6 +149,8 @@ def solve_command(
         raise InputError("--gap: must lie in [0, 1)")
     if export_model is not None and export_model.suffix not in (".mps", ".lp"):
         raise InputError(f"--export-model: '{export_model}' must end in .mps or .lp")
+    _check_output("-o", output)
+    _check_output("--export-model", export_model)
     family = registry.get_family(formulation)
     spec = registry.get_method(family.id, method or family.reference_method)
     if solver is not None:
@@ -145,14 +163,22 @@ def solve_command(
         inst = load_instance(instance, family.id)
     else:
         inst = make_instance(family.id, scenario, seed, point=point)
-    options = {"gap": gap, "solver": solver, "threads": threads,
+    if time_limit is None and spec.kind == "exact":
+        time_limit = DEFAULT_EXACT_TIME_LIMIT
+    # The solver log goes to stderr, so stdout keeps only the result (JSON stays parseable).
+    options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
                "export_model": str(export_model) if export_model else None}
+    method_options(spec, {"time_limit": time_limit, **options})   # reject unused flags before any work
+    typer.echo(f"optkit: {family.id}/{inst.preset} seed {inst.seed}: running '{spec.id}'"
+               + (f" (time limit {time_limit:g} s)" if time_limit else ""), err=True)
     solution = solve(inst, spec.id, seed=method_seed, time_limit=time_limit, **options)
     ref_solution = None
     if spec.id == family.reference_method:
         ref_solution = solution
     elif reference:
-        ref_solution = solve(inst, family.reference_method, time_limit=time_limit)
+        typer.echo(f"optkit: running the reference '{family.reference_method}' for frac_opt"
+                   f" (time limit {time_limit or DEFAULT_EXACT_TIME_LIMIT:g} s; --no-reference skips it)", err=True)
+        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or DEFAULT_EXACT_TIME_LIMIT)
     evaluation = evaluate(inst, solution, reference=ref_solution)
     result = {
         "family": family.id, "scenario": inst.preset, "seed": int(inst.seed), "method": spec.id,

@@ -308,7 +308,7 @@ def solve_model(
     rel_gap: float | None = None,
     threads: int | None = None,
     options: dict | None = None,
-    tee: bool = False,
+    tee: Any = False,
 ) -> SolveReport:
     """Solve a Pyomo model and load its solution (when one exists) into the model.
 
@@ -320,7 +320,7 @@ def solve_model(
     threads: solver threads (>= 1); for HiGHS this is its option "threads".
     options: solver-specific options passed verbatim (HiGHS e.g. {"presolve": "on"}); for HiGHS
         each is checked first and a rejected one raises InputError.
-    tee: stream the solver log to stdout.
+    tee: stream the solver log: True for stdout, or a text stream (e.g. sys.stderr).
 
     Returns a SolveReport; solver outcomes never raise (see the module docstring for the mapping).
     """
@@ -348,7 +348,7 @@ def solve_model(
         # Time limits and infeasibility must come back as results, not exceptions.
         "raise_exception_on_nonoptimal_result": False,
         "load_solutions": False,
-        "tee": bool(tee),
+        "tee": tee if hasattr(tee, "write") else bool(tee),
     }
     if time_limit is not None:
         kwargs["time_limit"] = time_limit

@@ -61,7 +61,8 @@ def without_timing(result: dict) -> dict:
 
 def assert_one_line_error(stderr: str, *needles: str) -> str:
     assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    # progress lines ("optkit: ... running ...") may precede the error; the error itself is one line
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("optkit: ")]
     assert len(lines) == 1, f"expected exactly one error line, got:\n{stderr}"
     line = lines[0]
     assert line.startswith("error: "), line

@@ -1,10 +1,13 @@
 """Family API of `allocate` used by the core (CLI, runner, contract suites)."""
 from __future__ import annotations
 
-from optkit.formulations.allocate.evaluator import METRICS, evaluate, with_reference  # noqa: F401
-from optkit.formulations.allocate.generator import generate  # noqa: F401
+from optkit.formulations.allocate.evaluator import METRICS, evaluate, with_reference
+from optkit.formulations.allocate.generator import generate
 from optkit.formulations.allocate.instance import AllocateInstance
 from optkit.formulations.allocate.record import Decisions
+
+__all__ = ["INSTANCE_CLASS", "PRIMARY_METRIC", "METRICS", "generate", "evaluate", "with_reference",
+           "decisions_to_jsonable", "decisions_from_jsonable", "describe"]
 
 INSTANCE_CLASS = AllocateInstance
 PRIMARY_METRIC = "objective"

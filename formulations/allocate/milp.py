@@ -29,6 +29,7 @@ class ModelData:
     movement: str
     capacity_mode: str
     tighten: bool = True
+    solo: dict = None   # (r, t) -> cheapest good blocks ((tau, c), ...) or None; request-frames alone in their area
 
 
 def build_data(inst, route_set: str = "candidates", movement: str = "auto",
@@ -45,11 +46,38 @@ def build_data(inst, route_set: str = "candidates", movement: str = "auto",
     TR = [(r, t) for r in range(inst.R) for t in inst.active_frames(r)]
     TRF = [(r, t, f) for r, t in TR for f in inst.funcs(r)]
     F_act = {t: sorted({f for r, tt in TR if tt == t for f in inst.funcs(r)}) for t in range(inst.T)}
-    ZI = [(r, tau, c) for r, t in TR for tau in range(t * inst.K, (t + 1) * inst.K) for c in range(inst.C)
-          if inst.Q[c, inst.area(r, t), tau] == 1]
+    solo = solo_channel_blocks(inst, TR) if tighten else {}
+    ZI = [(r, tau, c) for r, t in TR if (r, t) not in solo for tau in range(t * inst.K, (t + 1) * inst.K)
+          for c in range(inst.C) if inst.Q[c, inst.area(r, t), tau] == 1]
     PC = {(r, t): [m for m in inst.rsus if inst.node_area[m] == inst.area(r, t)] + list(inst.uavs) for r, t in TR}
     routes = {(r, t): graph.request_routes(inst.area(r, t), float(inst.req_latency[r]), route_set) for r, t in TR}
-    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode, tighten)
+    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode, tighten, solo)
+
+
+def solo_channel_blocks(inst, TR) -> dict:
+    """Request-frames whose UE shares its area with no other active request in that frame.
+
+    Their channel choice meets no collision row, so the cheapest feasible choice is known in advance: per slot the
+    cheapest good channel, then the Ť_r cheapest slots (ties: earlier slot). Charging that cost on X_r and dropping
+    their Z columns keeps the optimum exact (tightened model only). None: fewer than Ť_r good slots.
+    """
+    crowd = defaultdict(int)
+    for r, t in TR:
+        crowd[(t, inst.area(r, t))] += 1
+    solo = {}
+    for r, t in TR:
+        a = inst.area(r, t)
+        if crowd[(t, a)] > 1:
+            continue
+        options = []
+        for tau in range(t * inst.K, (t + 1) * inst.K):
+            good = np.flatnonzero(inst.Q[:, a, tau] == 1)
+            if good.size:
+                c = int(good[np.argmin(inst.e_chan[good])])
+                options.append((float(inst.e_chan[c]), tau, c))
+        need = int(inst.req_slots[r])
+        solo[(r, t)] = tuple((tau, c) for _, tau, c in sorted(options)[:need]) if len(options) >= need else None
+    return solo
 
 
 def _constraint(index, rule):
@@ -114,7 +142,9 @@ def build_model(inst, data: ModelData):
 
     route_cost = sum(r_.energy * m.Rt[r, t, p] for (r, t), rs in data.routes.items() for p, r_ in enumerate(rs))
     energy = (sum(float(inst.e_node[n]) * m.Y[t, f, n] for t, f, n in Y_index) + e_uav + route_cost
-              + sum(float(inst.e_chan[c]) * m.Z[r, tau, c] for r, tau, c in ZI))
+              + sum(float(inst.e_chan[c]) * m.Z[r, tau, c] for r, tau, c in ZI)
+              + sum(sum(float(inst.e_chan[c]) for _, c in blocks) * m.X[r]
+                    for (r, t), blocks in data.solo.items() if blocks))
     m.obj = pyo.Objective(expr=sum(m.X[r] for r in range(inst.R)) - inst.alpha * energy, sense=pyo.maximize)
 
     funcs = {r: inst.funcs(r) for r in range(inst.R)}
@@ -141,7 +171,9 @@ def build_model(inst, data: ModelData):
         users[(t, f)].append(r)
     m.deployed = _constraint(list(users), rule=lambda m, t, f: inst.R * sum(m.Y[t, f, n] for n in range(inst.N))
                                 >= sum(m.Xf[r, t, f] for r in users[(t, f)]))
-    m.good_slots = _constraint(TRF, rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
+    m.no_slots = _constraint(sorted({r for (r, t), b in data.solo.items() if b is None}),
+                             rule=lambda m, r: m.X[r] == 0)
+    m.good_slots = _constraint([k for k in TRF if (k[0], k[1]) not in data.solo], rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
         m.Z[r, tau, c] for tau in range(t * K, (t + 1) * K) for c in z_by_rtau.get((r, tau), [])))
     m.tx_needs_poa = _constraint(
         [(r, tau) for (r, tau) in z_by_rtau],
@@ -268,6 +300,9 @@ def extract_decisions(inst, data: ModelData, m) -> tuple[Decisions, float]:
     for r, tau, c in data.ZI:
         if r in kept and _on(m.Z[r, tau, c]):
             decisions.channels[(r, tau)] = c
+    for (r, t), blocks in data.solo.items():
+        if r in kept:
+            decisions.channels.update({(r, tau): c for tau, c in blocks})
     prev = np.asarray(inst.node_area[inst.n_core + inst.n_rsu:])
     e_uav = 0.0
     for t in range(inst.T):
@@ -296,10 +331,11 @@ def lp_relaxation_bound(model, solver: str = "highs", time_limit: float | None =
 def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
           threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
           capacity_mode: str = "assign", tighten: bool = True, export_model: str | None = None,
-          lp_bound: bool = False):
+          lp_bound: bool = False, log=False):
     """Method `allocate`: build the exact MILP with complete knowledge, solve it, return the oracle record.
 
-    seed is unused (the method is deterministic); time_limit in s; gap is HiGHS's relative MIP gap.
+    seed is unused (the method is deterministic); time_limit in s; gap is HiGHS's relative MIP gap;
+    log streams the solver's progress log (True: stdout, or a text stream); tighten adds the exact tightening rows (add_tightening).
     A run whose solver found no incumbent returns the empty record (UAVs stay, nothing served).
     """
     from optkit.solution import Solution, Status
@@ -312,7 +348,7 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
     build_s = time.perf_counter() - start
     if export_model:
         write_model(model, export_model)
-    report = solve_model(model, solver=solver, time_limit=time_limit, rel_gap=gap, threads=threads)
+    report = solve_model(model, solver=solver, time_limit=time_limit, rel_gap=gap, threads=threads, tee=log)
     info = {"solver": report.solver, "termination": report.termination, "message": report.message,
             "build_s": build_s, "solve_s": report.solve_s, "movement": data.movement,
             "capacity_mode": data.capacity_mode, "route_set": route_set, "tighten": tighten,
