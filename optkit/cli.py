@@ -101,7 +101,8 @@ def list_command() -> None:
 @guarded
 def instance_command(
     formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
-    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", help="preset id (default: the family's)"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "--preset", "-s",
+                                            help="preset id (default: the family's)"),
     seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
     point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
     output: Path = typer.Option(..., "-o", "--output", help="instance JSON file to write"),
@@ -119,7 +120,8 @@ def instance_command(
 @guarded
 def solve_command(
     formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
-    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", help="preset id (default: the family's)"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "--preset", "-s",
+                                            help="preset id (default: the family's)"),
     seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
     point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
     instance: Optional[Path] = typer.Option(None, "--instance", help="instance JSON (instead of scenario/seed)"),
