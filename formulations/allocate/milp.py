@@ -26,6 +26,7 @@ class ModelData:
     ZI: list            # (r, tau, c) with good realized quality
     PC: dict            # (r, t) -> PoA candidate nodes
     routes: dict        # (r, t) -> list[Route]
+    hosts: dict         # (r, t) -> sorted nodes lying on some route of (r, t) (the only possible hosts)
     movement: str
     capacity_mode: str
     tighten: bool = True
@@ -51,7 +52,8 @@ def build_data(inst, route_set: str = "candidates", movement: str = "auto",
           for c in range(inst.C) if inst.Q[c, inst.area(r, t), tau] == 1]
     PC = {(r, t): [m for m in inst.rsus if inst.node_area[m] == inst.area(r, t)] + list(inst.uavs) for r, t in TR}
     routes = {(r, t): graph.request_routes(inst.area(r, t), float(inst.req_latency[r]), route_set) for r, t in TR}
-    return ModelData(TR, TRF, F_act, ZI, PC, routes, movement, capacity_mode, tighten, solo)
+    hosts = {k: sorted({n for route in rs for n in route.nodes}) for k, rs in routes.items()}
+    return ModelData(TR, TRF, F_act, ZI, PC, routes, hosts, movement, capacity_mode, tighten, solo)
 
 
 def solo_channel_blocks(inst, TR) -> dict:
@@ -106,7 +108,7 @@ def build_model(inst, data: ModelData):
     Y_index = [(t, f, n) for t in range(T) for f in data.F_act[t] for n in range(inst.N)]
     B_index = [(r, t, n) for r, t in TR for n in data.PC[(r, t)]]
     R_index = [(r, t, p) for r, t in TR for p in range(len(data.routes[(r, t)]))]
-    V_index = [(r, t, f, n) for r, t, f in TRF for n in range(inst.N)]
+    V_index = [(r, t, f, n) for r, t, f in TRF for n in data.hosts[(r, t)]]
     S_index = [(t, n, a) for t in range(T) for n in uavs for a in A]
 
     m.X = pyo.Var(range(inst.R), within=pyo.Binary)
@@ -163,9 +165,10 @@ def build_model(inst, data: ModelData):
         rule=lambda m, r: m.X[r] >= sum(m.Xf[r, t, f] for t in frames_of[r] for f in funcs[r])
         - (len(frames_of[r]) * len(funcs[r]) - 1))
     m.no_frames = _constraint([r for r in range(inst.R) if not frames_of[r]], rule=lambda m, r: m.X[r] == 0)
-    m.one_channel = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= 1)
-    m.no_collision = _constraint([k for k, rs in z_by_block.items() if len(rs) > 1],
-                                    rule=lambda m, c, a, tau: sum(m.Z[r, tau, c] for r in z_by_block[(c, a, tau)]) <= 1)
+    m.one_channel = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
+        m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= 1)
+    m.no_collision = _constraint([k for k, rs in z_by_block.items() if len(rs) > 1], rule=lambda m, c, a, tau: sum(
+        m.Z[r, tau, c] for r in z_by_block[(c, a, tau)]) <= 1)
     users = defaultdict(list)
     for r, t, f in TRF:
         users[(t, f)].append(r)
@@ -173,14 +176,17 @@ def build_model(inst, data: ModelData):
                                 >= sum(m.Xf[r, t, f] for r in users[(t, f)]))
     m.no_slots = _constraint(sorted({r for (r, t), b in data.solo.items() if b is None}),
                              rule=lambda m, r: m.X[r] == 0)
-    m.good_slots = _constraint([k for k in TRF if (k[0], k[1]) not in data.solo], rule=lambda m, r, t, f: int(inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
+    m.good_slots = _constraint([k for k in TRF if (k[0], k[1]) not in data.solo], rule=lambda m, r, t, f: int(
+        inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
         m.Z[r, tau, c] for tau in range(t * K, (t + 1) * K) for c in z_by_rtau.get((r, tau), [])))
     m.tx_needs_poa = _constraint(
         [(r, tau) for (r, tau) in z_by_rtau],
         rule=lambda m, r, tau: sum(m.Z[r, tau, c] for c in z_by_rtau[(r, tau)])
         <= sum(m.B[r, tau // K, n] for n in data.PC[(r, tau // K)]))
-    m.one_route = _constraint(TR, rule=lambda m, r, t: sum(m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) <= 1)
-    m.assign = _constraint(TRF, rule=lambda m, r, t, f: sum(m.V[r, t, f, n] for n in range(inst.N)) == m.Xf[r, t, f])
+    m.one_route = _constraint(TR, rule=lambda m, r, t: sum(
+        m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) <= 1)
+    m.assign = _constraint(TRF, rule=lambda m, r, t, f: sum(
+        m.V[r, t, f, n] for n in data.hosts[(r, t)]) == m.Xf[r, t, f])
     m.assign_deployed = _constraint(V_index, rule=lambda m, r, t, f, n: m.V[r, t, f, n] <= m.Y[t, f, n])
 
     through = {}      # (r, t, n) -> route ids containing node n
@@ -207,16 +213,21 @@ def build_model(inst, data: ModelData):
     work = defaultdict(list)     # (t, n) -> (r, f, demand)
     for r, t, f in TRF:
         demand = dict(zip(funcs[r], inst.req_demand[r]))[f]
-        for n in range(inst.N):
+        for n in data.hosts[(r, t)]:
             work[(t, n)].append((r, f, demand))
     if data.capacity_mode == "assign":
         m.node_cap = _constraint(list(work), rule=lambda m, t, n: sum(
             d * m.V[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
-    else:   # §5.3 literal load: every instance of f carries the load of every request using f
-        m.w = pyo.Var(V_index, bounds=(0, 1))
-        m.w_link = _constraint(V_index, rule=lambda m, r, t, f, n: m.w[r, t, f, n] >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
-        m.node_cap = _constraint(list(work), rule=lambda m, t, n: sum(
-            d * m.w[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
+    else:   # §5.3 literal load: every instance of f, on any node, carries the load of every request using f
+        w_index = [(r, t, f, n) for r, t, f in TRF for n in range(inst.N)]
+        m.w = pyo.Var(w_index, bounds=(0, 1))
+        m.w_link = _constraint(w_index, rule=lambda m, r, t, f, n: m.w[r, t, f, n]
+                               >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
+        every = defaultdict(list)
+        for r, t, f in TRF:
+            every[t].append((r, f, dict(zip(funcs[r], inst.req_demand[r]))[f]))
+        m.node_cap = _constraint([(t, n) for t in every for n in range(inst.N)], rule=lambda m, t, n: sum(
+            d * m.w[r, t, f, n] for r, f, d in every[t]) <= float(inst.cap[n]))
     m.link_cap = _constraint(list(link_users), rule=lambda m, l, t: sum(
         float(inst.req_bw[r]) * m.Rt[r, t, p] for r, p in link_users[(l, t)]) <= float(inst.link_cap[l]))
     m.uav_one_area = _constraint([(t, n) for t in range(T) for n in uavs],
@@ -238,17 +249,22 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
     optimum serves, routes, attaches and transmits for (r, t) exactly when X_r = 1 (this is also the clean-up
     of §6.1). Tying those variables to X_r closes most of the LP gap left by the product linearization.
     """
-    import pyomo.environ as pyo
-
     m.t_serve_all = _constraint(data.TRF, rule=lambda m, r, t, f: m.Xf[r, t, f] == m.X[r])
     m.t_route = _constraint(data.TR, rule=lambda m, r, t: sum(
         m.Rt[r, t, p] for p in range(len(data.routes[(r, t)]))) == m.X[r])
     m.t_poa = _constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
     m.t_tx = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
         m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= m.X[r])
-    # Disaggregated hosting: W[r,t,f,p,n] = "f of r hosted on node n of route p". With one route chosen this is
-    # V restricted to that route, so the rows are exact; they stop the LP from pairing a free half trivial
-    # route with half a long route whose nodes host the whole function.
+    add_host_disaggregation(m, inst, data)
+
+
+def add_host_disaggregation(m, inst, data: ModelData) -> None:
+    """Disaggregated hosting: W[r,t,f,p,n] = "f of r hosted on node n of route p". With one route chosen this is
+    V restricted to that route, so the rows are exact; they stop the LP from pairing a free half trivial
+    route with half a long route whose nodes host the whole function.
+    """
+    import pyomo.environ as pyo
+
     W_index = [(r, t, f, p, n) for r, t, f in data.TRF for p, route in enumerate(data.routes[(r, t)])
                for n in route.nodes]
     m.W = pyo.Var(W_index, bounds=(0, 1))
@@ -259,7 +275,7 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
         by_node[(r, t, f, n)].append(p)
     m.t_host_split = _constraint(list(by_route), rule=lambda m, r, t, f, p: sum(
         m.W[r, t, f, p, n] for n in by_route[(r, t, f, p)]) == m.Rt[r, t, p])
-    m.t_host_link = _constraint([(r, t, f, n) for r, t, f in data.TRF for n in range(inst.N)],
+    m.t_host_link = _constraint([(r, t, f, n) for r, t, f in data.TRF for n in data.hosts[(r, t)]],
                                    rule=lambda m, r, t, f, n: m.V[r, t, f, n] == sum(
                                        m.W[r, t, f, p, n] for p in by_node.get((r, t, f, n), [])))
 
@@ -293,7 +309,7 @@ def extract_decisions(inst, data: ModelData, m) -> tuple[Decisions, float]:
                 decisions.poa[(r, t)] = n
         chosen = [p for p in range(len(data.routes[(r, t)])) if _on(m.Rt[r, t, p])]
         route: Route = data.routes[(r, t)][chosen[0]]
-        hosts = {f: next(n for n in range(inst.N) if _on(m.V[r, t, f, n])) for f in inst.funcs(r)}
+        hosts = {f: next(n for n in data.hosts[(r, t)] if _on(m.V[r, t, f, n])) for f in inst.funcs(r)}
         decisions.service[(r, t)] = ServiceEntry(route.nodes, hosts)
         for f, n in hosts.items():
             decisions.placement[t].add((f, n))
