@@ -207,9 +207,11 @@ def _gap(objective: float | None, bound: float | None, optimal: bool) -> float |
     if objective is None or bound is None:
         return None
     diff = abs(bound - objective)
-    if optimal and diff <= OPTIMAL_ABS_TOL:
+    if diff <= OPTIMAL_ABS_TOL and (optimal or abs(objective) <= OPTIMAL_ABS_TOL):
         return 0.0
-    return diff / max(1e-10, abs(objective))
+    if abs(objective) <= 1e-10:       # a zero incumbent with a nonzero bound: no finite relative gap
+        return math.inf
+    return diff / abs(objective)
 
 
 def _log_error_line(res: Any) -> str:
