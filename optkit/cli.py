@@ -76,6 +76,13 @@ def _write_atomic(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
+# Options shared by the commands that make an instance.
+FORMULATION_OPTION = typer.Option(..., "--formulation", "-f", help="family id or formulation alias")
+SCENARIO_OPTION = typer.Option(None, "--scenario", "--preset", "-s", help="preset id (default: the family's)")
+SEED_OPTION = typer.Option(0, "--seed", min=0, help="instance seed")
+POINT_OPTION = typer.Option(None, "--point", help="sweep point label of a sweep preset")
+
+
 @app.command("list")
 @guarded
 def list_command() -> None:
@@ -100,11 +107,10 @@ def list_command() -> None:
 @app.command("instance")
 @guarded
 def instance_command(
-    formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
-    scenario: Optional[str] = typer.Option(None, "--scenario", "--preset", "-s",
-                                            help="preset id (default: the family's)"),
-    seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
-    point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
+    formulation: str = FORMULATION_OPTION,
+    scenario: Optional[str] = SCENARIO_OPTION,
+    seed: int = SEED_OPTION,
+    point: Optional[str] = POINT_OPTION,
     output: Path = typer.Option(..., "-o", "--output", help="instance JSON file to write"),
 ) -> None:
     """Generate an instance and write it as JSON."""
@@ -119,11 +125,10 @@ def instance_command(
 @app.command("solve")
 @guarded
 def solve_command(
-    formulation: str = typer.Option(..., "--formulation", "-f", help="family id or formulation alias"),
-    scenario: Optional[str] = typer.Option(None, "--scenario", "--preset", "-s",
-                                            help="preset id (default: the family's)"),
-    seed: int = typer.Option(0, "--seed", min=0, help="instance seed"),
-    point: Optional[str] = typer.Option(None, "--point", help="sweep point label of a sweep preset"),
+    formulation: str = FORMULATION_OPTION,
+    scenario: Optional[str] = SCENARIO_OPTION,
+    seed: int = SEED_OPTION,
+    point: Optional[str] = POINT_OPTION,
     instance: Optional[Path] = typer.Option(None, "--instance", help="instance JSON (instead of scenario/seed)"),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="method id (default: exact reference)"),
     method_seed: int = typer.Option(0, "--method-seed", min=0, help="seed of the method's own randomness"),
