@@ -255,29 +255,6 @@ def add_tightening(m, inst, data: ModelData, z_by_rtau: dict) -> None:
     m.t_poa = _constraint(data.TR, rule=lambda m, r, t: sum(m.B[r, t, n] for n in data.PC[(r, t)]) == m.X[r])
     m.t_tx = _constraint(list(z_by_rtau), rule=lambda m, r, tau: sum(
         m.Z[r, tau, c] for c in z_by_rtau[(r, tau)]) <= m.X[r])
-    add_host_disaggregation(m, inst, data)
-
-
-def add_host_disaggregation(m, inst, data: ModelData) -> None:
-    """Disaggregated hosting: W[r,t,f,p,n] = "f of r hosted on node n of route p". With one route chosen this is
-    V restricted to that route, so the rows are exact; they stop the LP from pairing a free half trivial
-    route with half a long route whose nodes host the whole function.
-    """
-    import pyomo.environ as pyo
-
-    W_index = [(r, t, f, p, n) for r, t, f in data.TRF for p, route in enumerate(data.routes[(r, t)])
-               for n in route.nodes]
-    m.W = pyo.Var(W_index, bounds=(0, 1))
-    by_route = defaultdict(list)
-    by_node = defaultdict(list)
-    for r, t, f, p, n in W_index:
-        by_route[(r, t, f, p)].append(n)
-        by_node[(r, t, f, n)].append(p)
-    m.t_host_split = _constraint(list(by_route), rule=lambda m, r, t, f, p: sum(
-        m.W[r, t, f, p, n] for n in by_route[(r, t, f, p)]) == m.Rt[r, t, p])
-    m.t_host_link = _constraint([(r, t, f, n) for r, t, f in data.TRF for n in data.hosts[(r, t)]],
-                                   rule=lambda m, r, t, f, n: m.V[r, t, f, n] == sum(
-                                       m.W[r, t, f, p, n] for p in by_node.get((r, t, f, n), [])))
 
 
 def model_size(model) -> dict:
