@@ -70,12 +70,6 @@ def _check_output(flag: str, path: Path | None) -> None:
         raise InputError(f"{flag}: cannot write '{path}' (a directory, or its folder is not writable)")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    from optkit.instance import write_text_atomic
-
-    write_text_atomic(path, text)
-
-
 # Options shared by the commands that make an instance.
 FORMULATION_OPTION = typer.Option(..., "--formulation", "-f", help="family id or formulation alias")
 SCENARIO_OPTION = typer.Option(None, "--scenario", "--preset", "-s", help="preset id (default: the family's)")
@@ -197,7 +191,9 @@ def solve_command(
         api = registry.family_api(family.id)
         payload = {**result, "method_seed": method_seed, "info": solution.info,
                    "decisions": api.decisions_to_jsonable(solution.decisions)}
-        _write_atomic(output, json.dumps(_clean(payload), indent=1))
+        from optkit.instance import write_text_atomic
+
+        write_text_atomic(output, json.dumps(_clean(payload), indent=1))
     if fmt == "json":
         typer.echo(json.dumps(_clean(result)))
     else:

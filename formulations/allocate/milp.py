@@ -150,6 +150,7 @@ def build_model(inst, data: ModelData):
     m.obj = pyo.Objective(expr=sum(m.X[r] for r in range(inst.R)) - inst.alpha * energy, sense=pyo.maximize)
 
     funcs = {r: inst.funcs(r) for r in range(inst.R)}
+    demand = {(r, f): d for r in range(inst.R) for f, d in zip(funcs[r], inst.req_demand[r])}   # Ǐ_{r,f}, Mbps
     frames_of = defaultdict(list)
     for r, t in TR:
         frames_of[r].append(t)
@@ -212,9 +213,8 @@ def build_model(inst, data: ModelData):
 
     work = defaultdict(list)     # (t, n) -> (r, f, demand)
     for r, t, f in TRF:
-        demand = dict(zip(funcs[r], inst.req_demand[r]))[f]
         for n in data.hosts[(r, t)]:
-            work[(t, n)].append((r, f, demand))
+            work[(t, n)].append((r, f, demand[(r, f)]))
     if data.capacity_mode == "assign":
         m.node_cap = _constraint(list(work), rule=lambda m, t, n: sum(
             d * m.V[r, t, f, n] for r, f, d in work[(t, n)]) <= float(inst.cap[n]))
@@ -225,7 +225,7 @@ def build_model(inst, data: ModelData):
                                >= m.Xf[r, t, f] + m.Y[t, f, n] - 1)
         every = defaultdict(list)
         for r, t, f in TRF:
-            every[t].append((r, f, dict(zip(funcs[r], inst.req_demand[r]))[f]))
+            every[t].append((r, f, demand[(r, f)]))
         m.node_cap = _constraint([(t, n) for t in every for n in range(inst.N)], rule=lambda m, t, n: sum(
             d * m.w[r, t, f, n] for r, f, d in every[t]) <= float(inst.cap[n]))
     m.link_cap = _constraint(list(link_users), rule=lambda m, l, t: sum(
