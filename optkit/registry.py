@@ -20,6 +20,7 @@ _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PLUGINS = (
     "optkit.formulations.allocate",
     "optkit.heuristics.allocate",
+    "optkit.learners.allocate",
 )
 
 
@@ -38,7 +39,11 @@ class FamilySpec:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A method of a family: kind exact|heuristic|learner, knowledge oracle|online, entry "module:function"."""
+    """A method of a family: kind exact|heuristic|learner, knowledge oracle|online, entry "module:function".
+
+    Learners also name `train` ("module:function"): train(family, scenario, point, *, seed, budget, ...) used by
+    `optkit train`; their `entry` trains on a cache miss (or loads the cached checkpoint) and then decides.
+    """
 
     family: str
     id: str
@@ -46,6 +51,7 @@ class MethodSpec:
     knowledge: str
     entry: str
     description: str
+    train: str | None = None
 
     def load(self) -> Callable:
         module_name, _, attr = self.entry.partition(":")

@@ -1,0 +1,1 @@
+"""Learners of the `allocate` family (registration only; light imports)."""
