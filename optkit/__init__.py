@@ -32,3 +32,10 @@ def evaluate(*args, **kwargs):
     from optkit.api import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)
+
+
+def benchmark(*args, **kwargs):
+    """Run a benchmark sweep and return the tidy pandas table (see optkit.bench.benchmark)."""
+    from optkit.bench import benchmark as _benchmark
+
+    return _benchmark(*args, **kwargs)

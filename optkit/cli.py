@@ -200,6 +200,119 @@ def solve_command(
         _print_table(result, solution.info)
 
 
+@app.command("bench")
+@guarded
+def bench_command(
+    formulation: Optional[str] = typer.Option(None, "--formulation", "-f", help="family id or formulation alias"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "--preset", "-s",
+                                           help="preset id (a sweep preset runs every point); comma-separated for several"),
+    experiment: Optional[str] = typer.Option(None, "--experiment", "-e",
+                                             help="named experiment (fixes family, presets, methods, seeds)"),
+    methods: Optional[str] = typer.Option(None, "--methods", "-m", help="m1,m2 or all (default all)"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="instance seeds, e.g. 0-9 or 0,3,5 (default 0-9)"),
+    method_seeds: Optional[str] = typer.Option(None, "--method-seeds", help="method seeds (default 0)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="results directory (default runs/<sweep>)"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="cells run in parallel (one thread each)"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="per-cell solver limit, s"),
+    budget: Optional[str] = typer.Option(None, "--budget", help="learner budget and experiment size: "
+                                         + "|".join(("smoke", "quick", "paper")) + " (default quick)"),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (with --executor dask)"),
+    resume: bool = typer.Option(False, "--resume", help="continue the sweep stored in --out (options may be omitted)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+) -> None:
+    """Run methods x instances into a results directory (tidy rows, parquet and csv); re-running resumes."""
+    from optkit import registry
+    from optkit.bench import BUDGETS, load_manifest_sweep, make_sweep, run_sweep
+
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit: must be a positive number of seconds")
+    if budget is not None and budget not in BUDGETS:
+        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
+    sweep_given = any(v is not None for v in (formulation, scenario, experiment, methods, seeds, method_seeds,
+                                              time_limit, budget))
+    if resume and not sweep_given:
+        if out is None:
+            raise InputError("--resume: needs --out DIR (the directory of the run to continue)")
+        sweep = load_manifest_sweep(out)
+    elif experiment is not None:
+        if formulation is not None or scenario is not None or methods is not None:
+            raise InputError("--experiment: fixes the family, presets and methods; drop --formulation/--scenario/--methods")
+        from optkit.experiments import load_experiment
+
+        exp = load_experiment(experiment, budget or "quick")
+        sweep = make_sweep(exp.family, exp.scenarios, exp.methods, seeds or exp.seeds,
+                           method_seeds=method_seeds or exp.method_seeds, configs=exp.configs,
+                           budget=budget or "quick",
+                           time_limit=time_limit if time_limit is not None else exp.time_limit, experiment=exp.id)
+    else:
+        if formulation is None:
+            raise InputError("--formulation: required unless --experiment is given")
+        family = registry.get_family(formulation)
+        scenarios = [s.strip() for s in (scenario or family.default_scenario).split(",") if s.strip()]
+        sweep = make_sweep(family.id, scenarios, methods or "all", seeds or "0-9", method_seeds=method_seeds or "0",
+                           budget=budget or "quick", time_limit=time_limit)
+    if out is None:
+        name = sweep.experiment or f"{sweep.family}-{'+'.join(sweep.scenarios)}"
+        out = Path("runs") / f"{name}-{sweep.budget}"
+    cells = sweep.cells()
+    typer.echo(f"optkit: bench {sweep.family} {', '.join(sweep.scenarios)}: {len(cells)} cells "
+               f"({len(sweep.methods)} methods x {len(sweep.seeds)} seeds x points/configs) -> {out}", err=True)
+    df = run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
+    failed = int((df["status"] == "error").sum()) if not df.empty else 0
+    typer.echo(f"optkit: {len(df)} rows in {out / 'results.parquet'} and results.csv ({failed} failed cells); "
+               f"`optkit report {out}` writes the report", err=True)
+
+
+@app.command("train")
+@guarded
+def train_command(
+    formulation: str = FORMULATION_OPTION,
+    method: str = typer.Option(..., "--method", "-m", help="learner method id"),
+    scenario: Optional[str] = SCENARIO_OPTION,
+    point: Optional[str] = POINT_OPTION,
+    seed: int = typer.Option(0, "--seed", min=0, help="training seed (the method seed of bench rows)"),
+    budget: str = typer.Option("quick", "--budget", help="smoke|quick|paper"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="also copy the checkpoint here (it is cached in any case)"),
+) -> None:
+    """Train a learner on the training seeds of a preset (point) and cache its checkpoint."""
+    from optkit import registry
+    from optkit.api import scenario_params
+    from optkit.bench import BUDGETS
+
+    if budget not in BUDGETS:
+        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
+    family = registry.get_family(formulation)
+    spec = registry.get_method(family.id, method)
+    if spec.train is None:
+        raise InputError(f"--method: '{spec.id}' is not a learner (kind {spec.kind}); nothing to train")
+    _check_output("-o", output)
+    scenario = scenario or family.default_scenario
+    scenario_params(family.id, scenario, point)      # validates scenario and point before training
+    module_name, _, attr = spec.train.partition(":")
+    import importlib
+
+    train = getattr(importlib.import_module(module_name), attr)
+    typer.echo(f"optkit: training '{spec.id}' on {family.id}/{scenario}{':' + point if point else ''}"
+               f" (budget {budget}, seed {seed})", err=True)
+    result = train(family.id, scenario, point, seed=seed, budget=budget,
+                   out=str(output) if output else None, progress=True)
+    typer.echo(json.dumps(_clean({k: v for k, v in result.items() if k != "curve"})))
+
+
+@app.command("report")
+@guarded
+def report_command(
+    directory: Path = typer.Argument(..., help="results directory written by `optkit bench`"),
+) -> None:
+    """Write DIR/report.md and DIR/figures/*.png from a results directory."""
+    from optkit.report import write_report
+
+    path = write_report(directory)
+    typer.echo(f"wrote {path} and {directory / 'figures'}")
+
+
 def _print_table(result: dict, info: dict) -> None:
     def fmt(v):
         if v is None:

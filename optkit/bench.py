@@ -1,0 +1,535 @@
+"""The benchmark runner: every method on the same instances, scored by the family's evaluator, one tidy row per cell.
+
+A cell is (family, scenario, sweep point, instance seed, method, method configuration, method seed). The run
+writes `DIR/manifest.json` (the sweep and every expected cell) before it starts and appends one JSON line per
+finished cell to `DIR/rows.jsonl` (a single write each, flushed and synced: an interrupted run loses at most the
+cells in flight). `DIR/results.parquet` and `DIR/results.csv` are rebuilt from the rows. Re-running the same
+sweep into the same directory skips the finished cells; a directory holding another sweep is refused.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from optkit import __version__, registry
+from optkit.errors import InputError
+from optkit.scenarios import load_scenario
+
+BUDGETS = ("smoke", "quick", "paper")
+EXECUTORS = ("local", "dask")
+MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
+TABLE_REFRESH_S = 10.0
+ID_COLUMNS = ["family", "scenario", "point", "seed", "method", "config", "method_seed"]
+LIBRARIES = ("numpy", "pandas", "pyomo", "highspy", "cvxpy", "torch", "gymnasium", "scipy", "networkx")
+
+
+def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    """'0-9', '0,3,5' or '0-4,10' -> sorted distinct non-negative ints."""
+    seeds = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        lo, dash, hi = part.partition("-")
+        try:
+            a, b = (int(lo), int(hi)) if dash else (int(part), int(part))
+        except ValueError:
+            raise InputError(f"{flag}: '{text}' is not a seed list (use forms like 0-9, 0,3,5 or 0-4,10)") from None
+        if a < 0 or b < a:
+            raise InputError(f"{flag}: range '{part}' must satisfy 0 <= start <= end")
+        seeds.update(range(a, b + 1))
+    return sorted(seeds)
+
+
+@dataclass(frozen=True)
+class Cell:
+    family: str
+    scenario: str
+    point: str
+    seed: int
+    method: str
+    config: str          # configuration label ('' = the method's defaults)
+    method_seed: int
+
+    @property
+    def key(self) -> str:
+        return "|".join(str(getattr(self, c)) for c in ID_COLUMNS)
+
+
+@dataclass
+class Sweep:
+    """What a run covers; two runs into one directory must have the same Sweep."""
+
+    family: str
+    scenarios: list[str]
+    methods: list[str]
+    configs: list[dict]
+    seeds: list[int]
+    method_seeds: list[int]
+    budget: str
+    time_limit: float | None
+    experiment: str | None = None
+    points: dict = field(default_factory=dict)     # scenario -> [(label, sweep name)]
+
+    def identity(self) -> dict:
+        data = asdict(self)
+        data.pop("points")
+        return data
+
+    def cells(self) -> list[Cell]:
+        configs = [c["label"] for c in self.configs] or [""]
+        return [Cell(self.family, sc, label, seed, m, cfg, ms)
+                for sc in self.scenarios for label, _ in self.points[sc] for seed in self.seeds
+                for m in self.methods for cfg in configs for ms in self.method_seeds]
+
+
+def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, method_seeds="0", configs=(),
+               budget: str = "quick", time_limit: float | None = None, experiment: str | None = None) -> Sweep:
+    """Validate every name and option up front (nothing runs on bad input)."""
+    fam = registry.get_family(family)
+    if budget not in BUDGETS:
+        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise InputError("--time-limit: must be a positive number of seconds")
+    specs = registry.parse_method_list(fam.id, methods)
+    points = {}
+    for sc in scenarios:
+        scenario = load_scenario(fam.id, sc)
+        points[sc] = [(p.label, scenario.sweep_name or "") for p in scenario.expand()]
+    configs = [dict(c) for c in configs]
+    labels = [c.get("label", "") for c in configs]
+    if len(set(labels)) != len(labels) or "" in labels:
+        raise InputError("configs: every configuration needs a distinct non-empty label")
+    for spec in specs:
+        accepted = inspect.signature(spec.load()).parameters
+        for cfg in configs:
+            for key in cfg:
+                if key != "label" and key not in accepted:
+                    raise InputError(f"configs: method '{spec.id}' does not take option '{key}' ({cfg['label']})")
+    return Sweep(fam.id, list(scenarios), [s.id for s in specs], configs, parse_seeds(seeds),
+                 parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points)
+
+
+# ----------------------------------------------------------------------------------------------- one cell
+
+def _limit_threads() -> None:
+    """One solver/torch thread per process: parallelism comes from running cells side by side."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _method_kwargs(spec, sweep_budget: str, time_limit, config: dict) -> dict:
+    accepted = inspect.signature(spec.load()).parameters
+    kwargs = {k: v for k, v in config.items() if k != "label"}
+    if time_limit is not None and "time_limit" in accepted:
+        kwargs["time_limit"] = time_limit
+    if "threads" in accepted:
+        kwargs["threads"] = 1
+    if "budget" in accepted:
+        kwargs["budget"] = sweep_budget
+    return kwargs
+
+
+def _number(value):
+    if value is None:
+        return float("nan")
+    return float(value)
+
+
+def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, list | None]:
+    """Run and score one cell (in a worker). Never raises for a method failure: that is a row with status error."""
+    from optkit.api import make_instance
+
+    _limit_threads()
+    fam = registry.get_family(cell["family"])
+    api = registry.family_api(fam.id)
+    row = dict(cell, status="error", message="", method_objective=float("nan"), bound=float("nan"), gap=float("nan"),
+               decision_s=float("nan"), train_s=0.0, solver="", feasible=False)
+    row.update({m.id: float("nan") for m in api.METRICS})    # the evaluator's metrics, `objective` among them
+    curve = None
+    start = time.perf_counter()
+    try:
+        inst = make_instance(fam.id, cell["scenario"], cell["seed"], point=cell["point"] or None)
+        spec = registry.get_method(fam.id, cell["method"])
+        solution = spec.load()(inst, seed=cell["method_seed"], **_method_kwargs(spec, budget, time_limit, config))
+        evaluation = api.evaluate(inst, solution)
+        info = solution.info or {}
+        row.update(evaluation.metrics)
+        row.update(status=str(solution.status), message=str(info.get("message", "")),
+                   method_objective=_number(solution.objective), bound=_number(solution.bound), gap=_number(solution.gap), decision_s=float(solution.runtime_s),
+                   train_s=float(info.get("train_s", 0.0)), solver=str(info.get("solver", "")),
+                   feasible=bool(evaluation.feasible))
+        curve = info.get("curve")
+    except Exception as exc:  # noqa: BLE001 - a failing cell is recorded and the run goes on
+        row["message"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        if os.environ.get("OPTKIT_DEBUG"):
+            traceback.print_exc()
+    row["wall_s"] = time.perf_counter() - start
+    return row, curve
+
+
+# ----------------------------------------------------------------------------------------------- storage
+
+def provenance() -> dict:
+    """optkit, solver and library versions, git revision, platform (computed once per run)."""
+    from importlib import metadata
+
+    out = {"optkit_version": __version__, "python": platform.python_version(), "platform": platform.platform()}
+    for lib in LIBRARIES:
+        try:
+            out[f"v_{lib}"] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[f"v_{lib}"] = ""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+        out["git_rev"] = rev.stdout.strip() if rev.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        out["git_rev"] = ""
+    return out
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def read_rows(out: Path) -> list[dict]:
+    """Finished rows; a last line cut short by a kill is ignored (its cell runs again)."""
+    path = Path(out) / ROWS
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines(keepends=True):
+        if line.endswith("\n") and line.strip():
+            rows.append(json.loads(line))
+    return rows
+
+
+def _repair_rows_file(path: Path) -> None:
+    """Cut a partial last line so that the next append starts on a fresh line."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+class RowWriter:
+    """Appends one row per call: one write of a full line, flushed and fsynced."""
+
+    def __init__(self, path: Path):
+        _repair_rows_file(path)
+        self.fh = open(path, "a", encoding="utf-8")
+
+    def append(self, row: dict) -> None:
+        self.fh.write(json.dumps(_json_safe(row), allow_nan=False) + "\n")
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def results_frame(rows: list[dict], family: str, points: dict | None = None):
+    """Tidy table with the fraction-of-reference columns filled from the reference rows of the same instance.
+
+    points: scenario -> [(label, sweep name)] (the manifest's); adds `sweep` (the swept quantity) and
+    `sweep_value` (the point label as a number where it is one) for plots against the swept quantity.
+    """
+    import pandas as pd
+
+    from optkit.evaluation import Evaluation
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df = df.astype({c: float for c in df.columns if df[c].dtype == object and df[c].map(
+        lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool)).all()})
+    fam = registry.get_family(family)
+    api = registry.family_api(fam.id)
+    ref_rows = df[(df["method"] == fam.reference_method) & (df["config"] == "") & (df["status"] != "error")]
+    ref_rows = ref_rows.sort_values("method_seed").drop_duplicates(["family", "scenario", "point", "seed"])
+    refs = {(r.scenario, r.point, r.seed): r for r in ref_rows.itertuples(index=False)}
+    metric_ids = [m.id for m in api.METRICS]
+    for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
+        df[col] = "" if col == "ref_status" else float("nan")
+    for i, row in df.iterrows():
+        ref = refs.get((row["scenario"], row["point"], row["seed"]))
+        if ref is None or row["status"] == "error":
+            continue
+        ref_metrics = {m: getattr(ref, m) for m in metric_ids}
+        evaluation = Evaluation({m: row[m] for m in metric_ids}, bool(row["feasible"]))
+        api.with_reference(evaluation, Evaluation(ref_metrics, bool(ref.feasible)))
+        for m in metric_ids:
+            df.at[i, m] = evaluation.metrics[m]
+        df.at[i, "ref_status"] = ref.status
+        df.at[i, "ref_gap"] = ref.gap
+        df.at[i, "ref_bound"] = ref.bound
+        if ref.bound > 0 and math.isfinite(ref.bound):
+            df.at[i, "frac_bound"] = row["objective"] / ref.bound   # optimistic ratio against the dual bound (§8)
+    sweep_names = {sc: dict((label, name) for label, name in pts) for sc, pts in (points or {}).items()}
+    df["sweep"] = [sweep_names.get(sc, {}).get(pt, "") for sc, pt in zip(df["scenario"], df["point"])]
+    df["sweep_value"] = pd.to_numeric(df["point"], errors="coerce")
+    order = {(sc, label): i for sc, pts in (points or {}).items() for i, (label, _) in enumerate(pts)}
+    df["_point_order"] = [order.get(key, 0) for key in zip(df["scenario"], df["point"])]
+    keys = ["family", "scenario", "_point_order", *ID_COLUMNS[3:]]
+    return df.sort_values(keys, kind="stable").drop(columns="_point_order").reset_index(drop=True)
+
+
+def write_tables(out: Path, family: str):
+    manifest = json.loads((Path(out) / MANIFEST).read_text())
+    df = results_frame(read_rows(out), family, manifest.get("points"))
+    if not df.empty:
+        _atomic_write(out / PARQUET, lambda p: df.to_parquet(p, index=False))
+        _atomic_write(out / CSV, lambda p: df.to_csv(p, index=False))
+    return df
+
+
+def _write_curve(out: Path, cell: dict, curve: list) -> None:
+    """Training curve of one (method, config, method seed, scenario point): written once."""
+    import pandas as pd
+
+    folder = out / CURVES
+    folder.mkdir(exist_ok=True)
+    name = "__".join([cell["method"], cell["config"] or "default", cell["scenario"], cell["point"] or "-",
+                      f"ms{cell['method_seed']}"]).replace("/", "_").replace("=", "-")
+    path = folder / f"{name}.csv"
+    if not path.exists():
+        frame = pd.DataFrame(curve)
+        for col in ("method", "config", "scenario", "point", "method_seed"):
+            frame[col] = cell[col]
+        _atomic_write(path, lambda p: frame.to_csv(p, index=False))
+
+
+def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
+    """Check the directory against the sweep (refusing a different one, touching nothing) and write the manifest."""
+    out = Path(out)
+    manifest_path = out / MANIFEST
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: '{out}' exists and is not a directory")
+    if manifest_path.is_file():
+        try:
+            stored = json.loads(manifest_path.read_text())["sweep"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise InputError(f"--out: '{manifest_path}' is not an optkit manifest; choose another --out") from None
+        mine = _json_safe(sweep.identity())
+        if stored != mine:
+            diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+            raise InputError(f"--out: '{out}' holds results of a different sweep (differs in {', '.join(diff)}); "
+                             "choose another --out or repeat the original options")
+    elif out.is_dir() and (out / ROWS).exists():
+        raise InputError(f"--out: '{out}' holds rows but no manifest; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {"optkit_version": __version__, "sweep": _json_safe(sweep.identity()),
+                    "points": sweep.points, "cells": [asdict(c) for c in sweep.cells()]}
+        _atomic_write(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+    except OSError as exc:
+        raise InputError(f"--out: cannot write to '{out}' ({exc.strerror})") from None
+    return read_rows(out)
+
+
+def load_manifest_sweep(out: Path) -> Sweep:
+    """The sweep stored in DIR/manifest.json (for `--resume` without the original options)."""
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        raise InputError(f"--resume: '{out}' has no {MANIFEST}")
+    data = json.loads(path.read_text())
+    s = data["sweep"]
+    points = {k: [tuple(p) for p in v] for k, v in data["points"].items()}
+    return Sweep(s["family"], s["scenarios"], s["methods"], s["configs"], s["seeds"], s["method_seeds"],
+                 s["budget"], s["time_limit"], s.get("experiment"), points)
+
+
+# ----------------------------------------------------------------------------------------------- progress
+
+class Progress:
+    """Cells done, failures and ETA on stderr: one updating line on a terminal, a line every 10 s otherwise."""
+
+    def __init__(self, total: int, already: int, enabled: bool = True, stream=None):
+        self.total, self.done, self.failed = total, already, 0
+        self.todo = total - already
+        self.start = time.monotonic()
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last_print = 0.0
+        self.finished_here = 0
+
+    def update(self, row: dict) -> None:
+        self.done += 1
+        self.finished_here += 1
+        self.failed += row["status"] == "error"
+        now = time.monotonic()
+        if self.enabled and (self.tty or now - self.last_print >= 10 or self.done == self.total):
+            self.last_print = now
+            self._print(row)
+
+    def _print(self, row: dict) -> None:
+        elapsed = time.monotonic() - self.start
+        remaining = self.total - self.done
+        eta = elapsed / self.finished_here * remaining if self.finished_here else float("nan")
+        bar_width = 24
+        filled = int(bar_width * self.done / max(1, self.total))
+        text = (f"bench [{'#' * filled}{'.' * (bar_width - filled)}] {self.done}/{self.total} cells"
+                f" · {self.failed} failed · {_clock(elapsed)} elapsed · ETA {_clock(eta)}"
+                f" · last {row['method']} seed {row['seed']}: {row['status']}")
+        if self.tty:
+            self.stream.write("\r" + text[:160].ljust(160))
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+# ----------------------------------------------------------------------------------------------- executors
+
+def _run_local(tasks, jobs: int, on_result) -> None:
+    if jobs == 1:
+        _limit_threads()
+        for task in tasks:
+            on_result(run_cell(*task))
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")   # fresh interpreters: no inherited solver/torch threads
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_limit_threads) as pool:
+        pending = {pool.submit(run_cell, *task) for task in tasks}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    on_result(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _run_dask(tasks, jobs: int, scheduler: str | None, on_result) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError("--executor dask: needs the 'distributed' package (pip install 'optkit[dask]')") from None
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"--scheduler: cannot reach '{scheduler}' ({exc})") from None
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(run_cell, *task, pure=False) for task in tasks]
+        for future in as_completed(futures):
+            on_result(future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sweep(sweep: Sweep, out, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+              progress: bool = True):
+    """Run every unfinished cell of the sweep into `out`; return the tidy results table (pandas)."""
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor: '{executor}' is not one of {', '.join(EXECUTORS)}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InputError("--jobs: must be an integer >= 1")
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler: only with --executor dask")
+    out = Path(out)
+    finished = {Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in prepare_out(out, sweep)}
+    cells = sweep.cells()
+    todo = [c for c in cells if c.key not in finished]
+    configs = {c["label"]: c for c in sweep.configs}
+    tasks = [(asdict(c), sweep.budget, sweep.time_limit, configs.get(c.config, {})) for c in todo]
+    meta = provenance()
+    bar = Progress(len(cells), len(cells) - len(todo), enabled=progress)
+    writer = RowWriter(out / ROWS)
+    last_table = time.monotonic()
+
+    def on_result(result) -> None:
+        nonlocal last_table
+        row, curve = result
+        row.update(meta)
+        writer.append(row)
+        if curve:
+            _write_curve(out, row, curve)
+        bar.update(row)
+        if time.monotonic() - last_table > TABLE_REFRESH_S:
+            write_tables(out, sweep.family)
+            last_table = time.monotonic()
+
+    try:
+        if tasks:
+            if executor == "local":
+                _run_local(tasks, jobs, on_result)
+            else:
+                _run_dask(tasks, jobs, scheduler, on_result)
+    finally:
+        writer.close()
+        df = write_tables(out, sweep.family)
+    return df
+
+
+def benchmark(family: str | None = None, scenario: str | list | None = None, *, methods: str = "all",
+              seeds="0-9", method_seeds="0", out=None, jobs: int = 1, time_limit: float | None = None,
+              budget: str = "quick", executor: str = "local", scheduler: str | None = None,
+              experiment: str | None = None, configs=(), progress: bool = False):
+    """Python API of `optkit bench`: run the sweep and return the tidy pandas table.
+
+    Either `family` + `scenario` (one preset id or a list), or `experiment` (a named experiment, which fixes
+    family, scenarios, methods, configs and seeds for the budget). `out=None` runs in a temporary directory.
+    """
+    import tempfile
+
+    if experiment is not None:
+        from optkit.experiments import load_experiment
+
+        exp = load_experiment(experiment, budget)
+        sweep = make_sweep(exp.family, exp.scenarios, exp.methods, exp.seeds, method_seeds=exp.method_seeds,
+                           configs=exp.configs, budget=budget,
+                           time_limit=time_limit if time_limit is not None else exp.time_limit,
+                           experiment=exp.id)
+    else:
+        if family is None:
+            raise InputError("--formulation: required unless --experiment is given")
+        fam = registry.get_family(family)
+        scenarios = [scenario] if isinstance(scenario, str) else list(scenario or [fam.default_scenario])
+        sweep = make_sweep(fam.id, scenarios, methods, seeds, method_seeds=method_seeds, configs=configs,
+                           budget=budget, time_limit=time_limit)
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="optkit-bench-") as tmp:
+            return run_sweep(sweep, tmp, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
+    return run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
