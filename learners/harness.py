@@ -1,0 +1,154 @@
+"""Family-agnostic plumbing of learner methods: configuration, training instances, train-or-load with a cache.
+
+Configuration is data: `datasets/<family>/_learners.toml` (the leading underscore keeps it out of the
+scenario list). Resolution for (method, budget):
+    [<method>] (following `base = "<other method>"` first)  <-  [budgets.<budget>]  <-  [<method>.budgets.<budget>]
+    <-  explicit lr / batch_size arguments.
+Training instances are generated from the same preset (point) as the evaluation instance, with seeds
+train_seed_offset + e (10 000 + e by default), disjoint from evaluation seeds.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from optkit import registry
+from optkit.errors import InputError
+from optkit.learners import checkpoint as ckpt
+
+CONFIG_FILE = "_learners.toml"
+LEARNER_CORE = ("replay.py", "qnet.py", "d3ql.py", "schedules.py", "checkpoint.py", "training.py", "harness.py")
+
+
+def _read_toml(family: str) -> dict:
+    from optkit import datasets
+
+    path = Path(datasets.__file__).resolve().parent / registry.get_family(family).id / CONFIG_FILE
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_config(family: str, method: str, budget: str, *, lr: float | None = None,
+                batch_size: int | None = None) -> dict:
+    """Resolved hyperparameters of a learner method for a budget (flat dict, includes "budget")."""
+    data = _read_toml(family)
+    budgets = data.get("budgets", {})
+    if budget not in budgets:
+        raise InputError(f"--budget: '{budget}' is not a training budget (budgets: {', '.join(sorted(budgets))})")
+    chain, name = [], method
+    while name is not None:
+        if name not in data:
+            raise InputError(f"{CONFIG_FILE}: no table for learner '{name}'")
+        chain.append(data[name])
+        name = data[name].get("base")
+    config: dict = {}
+    for table in reversed(chain):                       # base first, the method itself last
+        config.update({k: copy.deepcopy(v) for k, v in table.items() if k not in ("base", "budgets")})
+    config.update(budgets[budget])
+    for table in reversed(chain):
+        config.update(table.get("budgets", {}).get(budget, {}))
+    if lr is not None:
+        config["lr"] = float(lr)
+    if batch_size is not None:
+        config["batch_size"] = int(batch_size)
+    config["budget"] = budget
+    return config
+
+
+def split_preset(preset: str) -> tuple[str, str | None]:
+    """'scenario' or 'scenario:point' -> (scenario, point or None)."""
+    scenario, _, point = str(preset).partition(":")
+    return scenario, (point or None)
+
+
+class TrainingSet:
+    """Training instances of one preset point: instance(e) has seed train_seed_offset + e."""
+
+    def __init__(self, family: str, scenario: str, point: str | None = None):
+        from optkit.api import scenario_params
+
+        self.family = registry.get_family(family).id
+        self.params, label = scenario_params(self.family, scenario, point)
+        self.preset = scenario if not label else f"{scenario}:{label}"
+        self.offset = int(self.params.get("train_seed_offset", 10000))
+        self._api = registry.family_api(self.family)
+
+    def instance(self, e: int):
+        return self._api.generate(self.params, self.offset + int(e), self.preset)
+
+
+def source_files(*module_files) -> list[Path]:
+    """The shared learner core plus the given method modules (their bytes enter the code version)."""
+    core = Path(__file__).resolve().parent
+    return [core / name for name in LEARNER_CORE] + [Path(f).resolve() for f in module_files]
+
+
+@contextlib.contextmanager
+def _locked(stem: Path):
+    """Exclusive lock next to a cache entry, so parallel cells of one preset train it once (POSIX only)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:          # not POSIX: no lock, concurrent runs may train twice
+        yield
+        return
+    with open(str(stem) + ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def obtain(family: str, method: str, preset: str, config: dict, seed: int, sources, fit: Callable, *,
+           checkpoint: str | None = None, progress: bool = False) -> dict:
+    """Model states for (family, preset, method, config, seed).
+
+    checkpoint given: load it. Otherwise look the cache up and, on a miss, call
+    fit(training_set, config, seed, progress) -> (states, curve) and store the result.
+    Returns {"states", "meta", "path", "cache_hit"}; meta holds train_s, episodes, curve, config, ...
+    """
+    if checkpoint is not None:
+        if not ckpt.exists(checkpoint):
+            raise InputError(f"--checkpoint: no checkpoint at '{checkpoint}' (needs the .pt and .json files)")
+        states, meta = ckpt.load_checkpoint(checkpoint)
+        if meta.get("method") != method or meta.get("family") != family:
+            raise InputError(f"--checkpoint: '{checkpoint}' holds {meta.get('family')}/{meta.get('method')}, "
+                             f"not {family}/{method}")
+        return {"states": states, "meta": meta, "path": str(checkpoint), "cache_hit": True}
+    version = ckpt.code_version(sources)
+    key = ckpt.cache_key(family, preset, method, config, seed, version)
+    stem = ckpt.cache_path(family, method, key)
+    with _locked(stem):
+        if ckpt.exists(stem):
+            states, meta = ckpt.load_checkpoint(stem)
+            return {"states": states, "meta": meta, "path": str(stem) + ".pt", "cache_hit": True}
+        scenario, point = split_preset(preset)
+        training_set = TrainingSet(family, scenario, point)
+        start = time.perf_counter()
+        states, curve = fit(training_set, config, seed, progress)
+        train_s = time.perf_counter() - start
+        meta = {"family": family, "method": method, "preset": preset, "config": config, "seed": int(seed),
+                "code_version": version, "train_s": train_s, "episodes": len(curve), "budget": config["budget"],
+                "curve": curve, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        path = ckpt.save_checkpoint(stem, states, meta)
+    return {"states": states, "meta": meta, "path": str(path), "cache_hit": False}
+
+
+def copy_checkpoint(path: str, out: str) -> str:
+    """Copy a checkpoint (.pt and .json) to `out` (a .pt path or stem); returns the new .pt path."""
+    src_pt, src_json = ckpt.checkpoint_files(path)
+    dst_pt, dst_json = ckpt.checkpoint_files(out)
+    dst_pt.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src_pt, dst_pt)
+    shutil.copyfile(src_json, dst_json)
+    return str(dst_pt)

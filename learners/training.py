@@ -1,0 +1,62 @@
+"""Training loop helper and determinism.
+
+`run_episodes` calls `episode(e)` for e = 0..n-1, collects the learning curve (one dict per episode,
+{"episode": e, "return": ..., ...}), calls an optional per-episode hook and prints a progress line with
+the ETA on stderr every `progress_every` episodes. `deterministic(seed)` makes CPU training repeatable.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from typing import Callable
+
+import torch
+
+
+@contextlib.contextmanager
+def deterministic(seed: int):
+    """Seed torch, use one intra-op thread and deterministic algorithms; restores the thread count and the
+    deterministic-algorithms flag on exit."""
+    threads = torch.get_num_threads()
+    flag = torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(int(seed))
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(flag)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def run_episodes(n_episodes: int, episode: Callable[[int], dict], *, label: str = "train",
+                 progress_every: int = 0, on_episode: Callable[[int, dict], None] | None = None,
+                 stream=None) -> list[dict]:
+    """Run `episode(e) -> dict` (e.g. {"return": float, ...}) n_episodes times; returns the curve
+    [{"episode": e, **record}]. progress_every > 0 prints "label: episode e/n, return x, elapsed, ETA"
+    to stderr (or `stream`) every that many episodes and after the last one."""
+    stream = stream or sys.stderr
+    curve = []
+    start = time.perf_counter()
+    for e in range(int(n_episodes)):
+        record = {"episode": e, **episode(e)}
+        curve.append(record)
+        if on_episode is not None:
+            on_episode(e, record)
+        done = e + 1
+        if progress_every > 0 and (done % progress_every == 0 or done == n_episodes):
+            elapsed = time.perf_counter() - start
+            eta = elapsed / done * (n_episodes - done)
+            ret = record.get("return")
+            ret_text = f", return {ret:.3f}" if isinstance(ret, (int, float)) else ""
+            print(f"{label}: episode {done}/{n_episodes}{ret_text}, elapsed {_clock(elapsed)}, ETA {_clock(eta)}",
+                  file=stream, flush=True)
+    return curve
