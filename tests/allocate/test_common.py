@@ -320,10 +320,10 @@ def test_hungarian_blocks_hedged_length_and_full_channels():
 
 
 # ---------------------------------------------------------------------------------------------- C3 / C4 online
-@pytest.mark.parametrize("preset,seed", [("tiny", 0), ("tiny", 1), ("small", 0), ("small", 3)])
+@pytest.mark.parametrize("preset,seed", [("tiny", 0), ("tiny", 1), ("small", 0), ("small", 3), ("paper-default", 1)])
 def test_allocators_never_collide_online(preset, seed):
-    """Algorithm 3 (hedged and literal) and the Hungarian allocator on the frames of an episode with random
-    UAV moves: no collision (C4), at most one channel per request and slot (C3), at most K slots per request."""
+    """Algorithm 3 (hedged and literal) and the Hungarian allocator on the frames of an episode: no collision (C4), at most one channel per request and slot (C3), at most K slots per request;
+    the router's entries pass the evaluator's route and capacity checks."""
     inst = make(preset, seed)
     rng = np.random.default_rng(seed)
     for allocator in ("alg3", "alg3-literal", "hungarian"):
@@ -333,7 +333,10 @@ def test_allocators_never_collide_online(preset, seed):
         area = env.initial_uav_area
         allocated = 0
         for t in range(inst.T):
-            area = np.array([rng.choice(np.flatnonzero(static.cheb[a] <= 1)) for a in area])
+            # the test peeks at the instance: UAVs fly to the areas of requests active in t (else a random move)
+            wanted = [inst.area(r, t) for r in rng.permutation(inst.R) if t in inst.active_frames(r)]
+            area = np.array([wanted[j] if j < len(wanted) else rng.choice(np.flatnonzero(static.cheb[a] <= 1))
+                             for j, a in enumerate(area)])
             env.commit_uav_areas(t, area)
             info = env.start_frame(t)
             poa = poa_rule(static, info)
@@ -344,8 +347,12 @@ def test_allocators_never_collide_online(preset, seed):
             per_r = Counter(r for r, _ in z)
             assert all(k <= inst.K for k in per_r.values())
             assert set(per_r) <= set(poa)
-            fb = env.commit_frame(t, poa, z, set(), {})
+            # every active function deployed everywhere; the router must respect latency and capacities
+            placement = {(f, n) for q in info.active for f in q.funcs for n in range(inst.N)}
+            service = route_requests(static, info, poa, [q for q in info.active if q.r in per_r], placement)
+            fb = env.commit_frame(t, poa, z, placement, service)
             assert fb.score.viol["viol_collision"] == 0
+            assert fb.score.viol["viol_route"] == 0 and fb.score.viol["viol_capacity"] == 0
             users = Counter((c, int(info.ue_area[inst.req_ue[r]]), tau) for (r, tau), c in z.items())
             assert max(users.values(), default=1) == 1
             est.update(fb)
