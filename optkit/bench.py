@@ -79,9 +79,7 @@ class Sweep:
     points: dict = field(default_factory=dict)     # scenario -> [(label, sweep name)]
 
     def identity(self) -> dict:
-        data = asdict(self)
-        data.pop("points")
-        return data
+        return asdict(self)
 
     def cells(self) -> list[Cell]:
         configs = [c["label"] for c in self.configs] or [""]
@@ -91,18 +89,25 @@ class Sweep:
 
 
 def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, method_seeds="0", configs=(),
-               budget: str = "quick", time_limit: float | None = None, experiment: str | None = None) -> Sweep:
-    """Validate every name and option up front (nothing runs on bad input)."""
+               budget: str = "quick", time_limit: float | None = None, experiment: str | None = None,
+               points=None) -> Sweep:
+    """Validate every name and option up front (nothing runs on bad input). `points`: labels of the sweep
+    points to run, one list for every scenario or {scenario: labels} (default every point)."""
     fam = registry.get_family(family)
     if budget not in BUDGETS:
         raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise InputError("--time-limit: must be a positive number of seconds")
     specs = registry.parse_method_list(fam.id, methods)
-    points = {}
+    points_of = {}
     for sc in scenarios:
         scenario = load_scenario(fam.id, sc)
-        points[sc] = [(p.label, scenario.sweep_name or "") for p in scenario.expand()]
+        labels = [p.label for p in scenario.expand()]
+        wanted = points.get(sc) if isinstance(points, dict) else points
+        chosen = [label for label in labels if wanted is None or not scenario.points or label in wanted]
+        if not chosen:
+            raise InputError(f"points: none of {', '.join(wanted)} is a point of '{sc}' (points: {', '.join(labels)})")
+        points_of[sc] = [[label, scenario.sweep_name or ""] for label in chosen]
     configs = [dict(c) for c in configs]
     labels = [c.get("label", "") for c in configs]
     if len(set(labels)) != len(labels) or "" in labels:
@@ -114,7 +119,7 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
                 if key != "label" and key not in accepted:
                     raise InputError(f"configs: method '{spec.id}' does not take option '{key}' ({cfg['label']})")
     return Sweep(fam.id, list(scenarios), [s.id for s in specs], configs, parse_seeds(seeds),
-                 parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points)
+                 parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points_of)
 
 
 # ----------------------------------------------------------------------------------------------- one cell
@@ -297,7 +302,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None):
 
 def write_tables(out: Path, family: str):
     manifest = json.loads((Path(out) / MANIFEST).read_text())
-    df = results_frame(read_rows(out), family, manifest.get("points"))
+    df = results_frame(read_rows(out), family, manifest["sweep"]["points"])
     if not df.empty:
         _atomic_write(out / PARQUET, lambda p: df.to_parquet(p, index=False))
         _atomic_write(out / CSV, lambda p: df.to_csv(p, index=False))
@@ -320,8 +325,8 @@ def _write_curve(out: Path, cell: dict, curve: list) -> None:
         _atomic_write(path, lambda p: frame.to_csv(p, index=False))
 
 
-def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
-    """Check the directory against the sweep (refusing a different one, touching nothing) and write the manifest."""
+def check_out(out: Path, sweep: Sweep) -> None:
+    """Refuse a directory that holds another sweep (or is not a results directory); touches nothing."""
     out = Path(out)
     manifest_path = out / MANIFEST
     if out.exists() and not out.is_dir():
@@ -338,10 +343,17 @@ def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
                              "choose another --out or repeat the original options")
     elif out.is_dir() and (out / ROWS).exists():
         raise InputError(f"--out: '{out}' holds rows but no manifest; choose another --out")
+
+
+def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
+    """Check the directory against the sweep and write the manifest; return the rows already finished."""
+    out = Path(out)
+    manifest_path = out / MANIFEST
+    check_out(out, sweep)
     try:
         out.mkdir(parents=True, exist_ok=True)
         manifest = {"optkit_version": __version__, "sweep": _json_safe(sweep.identity()),
-                    "points": sweep.points, "cells": [asdict(c) for c in sweep.cells()]}
+                    "cells": [asdict(c) for c in sweep.cells()]}
         _atomic_write(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=1)))
     except OSError as exc:
         raise InputError(f"--out: cannot write to '{out}' ({exc.strerror})") from None
@@ -353,11 +365,7 @@ def load_manifest_sweep(out: Path) -> Sweep:
     path = Path(out) / MANIFEST
     if not path.is_file():
         raise InputError(f"--resume: '{out}' has no {MANIFEST}")
-    data = json.loads(path.read_text())
-    s = data["sweep"]
-    points = {k: [tuple(p) for p in v] for k, v in data["points"].items()}
-    return Sweep(s["family"], s["scenarios"], s["methods"], s["configs"], s["seeds"], s["method_seeds"],
-                 s["budget"], s["time_limit"], s.get("experiment"), points)
+    return Sweep(**json.loads(path.read_text())["sweep"])
 
 
 # ----------------------------------------------------------------------------------------------- progress
@@ -459,15 +467,19 @@ def _run_dask(tasks, jobs: int, scheduler: str | None, on_result) -> None:
             cluster.close()
 
 
-def run_sweep(sweep: Sweep, out, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
-              progress: bool = True):
-    """Run every unfinished cell of the sweep into `out`; return the tidy results table (pandas)."""
+def check_executor(executor: str, jobs: int, scheduler: str | None) -> None:
     if executor not in EXECUTORS:
         raise InputError(f"--executor: '{executor}' is not one of {', '.join(EXECUTORS)}")
     if not isinstance(jobs, int) or jobs < 1:
         raise InputError("--jobs: must be an integer >= 1")
     if scheduler and executor != "dask":
         raise InputError("--scheduler: only with --executor dask")
+
+
+def run_sweep(sweep: Sweep, out, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+              progress: bool = True):
+    """Run every unfinished cell of the sweep into `out`; return the tidy results table (pandas)."""
+    check_executor(executor, jobs, scheduler)
     out = Path(out)
     finished = {Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in prepare_out(out, sweep)}
     cells = sweep.cells()
@@ -521,7 +533,7 @@ def benchmark(family: str | None = None, scenario: str | list | None = None, *, 
         sweep = make_sweep(exp.family, exp.scenarios, exp.methods, exp.seeds, method_seeds=exp.method_seeds,
                            configs=exp.configs, budget=budget,
                            time_limit=time_limit if time_limit is not None else exp.time_limit,
-                           experiment=exp.id)
+                           experiment=exp.id, points=exp.points)
     else:
         if family is None:
             raise InputError("--formulation: required unless --experiment is given")

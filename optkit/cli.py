@@ -82,6 +82,7 @@ POINT_OPTION = typer.Option(None, "--point", help="sweep point label of a sweep 
 def list_command() -> None:
     """List families, methods (kind, knowledge) and scenario presets."""
     from optkit import registry
+    from optkit.experiments import experiment_ids, load_experiment
     from optkit.scenarios import load_scenario, scenario_ids
 
     for family in registry.families():
@@ -96,6 +97,12 @@ def list_command() -> None:
             sc = load_scenario(family.id, sid)
             sweep = f" [sweep {sc.sweep_name}: {', '.join(p.label for p in sc.points)}]" if sc.points else ""
             typer.echo(f"    {sid:<22} {sc.description}{sweep}")
+        exps = [e for e in experiment_ids() if load_experiment(e, "quick").family == family.id]
+        if exps:
+            typer.echo("  experiments (optkit bench --experiment ID [--budget quick|paper]):")
+            for eid in exps:
+                exp = load_experiment(eid, "paper")
+                typer.echo(f"    {eid:<22} {exp.description}")
 
 
 @app.command("instance")
@@ -208,6 +215,7 @@ def bench_command(
                                            help="preset id (a sweep preset runs every point); comma-separated for several"),
     experiment: Optional[str] = typer.Option(None, "--experiment", "-e",
                                              help="named experiment (fixes family, presets, methods, seeds)"),
+    points: Optional[str] = typer.Option(None, "--points", help="sweep point labels to run, comma-separated (default all)"),
     methods: Optional[str] = typer.Option(None, "--methods", "-m", help="m1,m2 or all (default all)"),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="instance seeds, e.g. 0-9 or 0,3,5 (default 0-9)"),
     method_seeds: Optional[str] = typer.Option(None, "--method-seeds", help="method seeds (default 0)"),
@@ -223,14 +231,15 @@ def bench_command(
 ) -> None:
     """Run methods x instances into a results directory (tidy rows, parquet and csv); re-running resumes."""
     from optkit import registry
-    from optkit.bench import BUDGETS, load_manifest_sweep, make_sweep, run_sweep
+    from optkit.bench import BUDGETS, check_executor, check_out, load_manifest_sweep, make_sweep, run_sweep
 
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise InputError("--time-limit: must be a positive number of seconds")
     if budget is not None and budget not in BUDGETS:
         raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
     sweep_given = any(v is not None for v in (formulation, scenario, experiment, methods, seeds, method_seeds,
-                                              time_limit, budget))
+                                              time_limit, budget, points))
+    point_list = [p.strip() for p in points.split(",") if p.strip()] if points is not None else None
     if resume and not sweep_given:
         if out is None:
             raise InputError("--resume: needs --out DIR (the directory of the run to continue)")
@@ -244,17 +253,20 @@ def bench_command(
         sweep = make_sweep(exp.family, exp.scenarios, exp.methods, seeds or exp.seeds,
                            method_seeds=method_seeds or exp.method_seeds, configs=exp.configs,
                            budget=budget or "quick",
-                           time_limit=time_limit if time_limit is not None else exp.time_limit, experiment=exp.id)
+                           time_limit=time_limit if time_limit is not None else exp.time_limit, experiment=exp.id,
+                           points=point_list if point_list is not None else exp.points)
     else:
         if formulation is None:
             raise InputError("--formulation: required unless --experiment is given")
         family = registry.get_family(formulation)
         scenarios = [s.strip() for s in (scenario or family.default_scenario).split(",") if s.strip()]
         sweep = make_sweep(family.id, scenarios, methods or "all", seeds or "0-9", method_seeds=method_seeds or "0",
-                           budget=budget or "quick", time_limit=time_limit)
+                           budget=budget or "quick", time_limit=time_limit, points=point_list)
     if out is None:
         name = sweep.experiment or f"{sweep.family}-{'+'.join(sweep.scenarios)}"
         out = Path("runs") / f"{name}-{sweep.budget}"
+    check_executor(executor, jobs, scheduler)
+    check_out(out, sweep)
     cells = sweep.cells()
     typer.echo(f"optkit: bench {sweep.family} {', '.join(sweep.scenarios)}: {len(cells)} cells "
                f"({len(sweep.methods)} methods x {len(sweep.seeds)} seeds x points/configs) -> {out}", err=True)

@@ -13,8 +13,8 @@ from optkit.errors import InputError, UnknownNameError
 from optkit.scenarios import _datasets_dir, _read, merge
 
 FILE = "_experiments.toml"
-FIELDS = {"description", "reproduces", "scenarios", "methods", "configs", "seeds", "method_seeds", "time_limit",
-          "figures", "budget"}
+FIELDS = {"description", "reproduces", "scenarios", "points", "methods", "configs", "seeds", "method_seeds",
+          "time_limit", "figures", "budget"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Experiment:
     description: str
     reproduces: str
     scenarios: tuple[str, ...]
+    points: dict | tuple | None       # sweep point labels to run: one list, or {scenario: labels}; None: all
     methods: str                      # "all" or comma-separated ids
     configs: tuple[dict, ...]         # each {"label": ..., option: value}; () = the method defaults
     seeds: str                        # seed range text, e.g. "0-9"
@@ -62,7 +63,7 @@ def load_experiment(exp_id: str, budget: str) -> Experiment:
         raise InputError(f"experiment '{exp_id}': every entry of configs needs a label")
     return Experiment(
         id=exp_id, family=family, description=data.get("description", ""), reproduces=data.get("reproduces", ""),
-        scenarios=tuple(data["scenarios"]), methods=",".join(data["methods"]) if isinstance(data.get("methods"), list)
+        scenarios=tuple(data["scenarios"]), points=data.get("points"), methods=",".join(data["methods"]) if isinstance(data.get("methods"), list)
         else str(data.get("methods", "all")), configs=configs, seeds=str(data.get("seeds", "0-9")),
         method_seeds=str(data.get("method_seeds", "0")), time_limit=data.get("time_limit"),
         figures=tuple(data.get("figures", ())),

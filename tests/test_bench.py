@@ -1,0 +1,299 @@
+"""The benchmark runner: manifest, one row per cell, failures as rows, resume after a kill, refusal of a different
+sweep, reference fractions, local and Dask executors giving the same rows.
+
+Cells use the fast online `random` baseline on `tiny` (and fake methods); the exact MILP is not needed here.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optkit import bench
+from optkit.bench import ID_COLUMNS, make_sweep, parse_seeds, read_rows, results_frame, run_sweep
+from optkit.cli import app
+from optkit.errors import InputError
+from optkit.solution import Solution, Status
+
+TIMING = {"decision_s", "wall_s", "runtime_s", "runtime_frame_ms"}
+
+
+def invoke(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+def random_sweep(seeds="0-2", **kw):
+    return make_sweep("allocate", ["tiny"], "random", seeds, **kw)
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    drop = [c for c in df.columns if c in TIMING]
+    return df.drop(columns=drop).sort_values(ID_COLUMNS).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("0-9", list(range(10))), ("0,3,5", [0, 3, 5]), ("0-4,10", [0, 1, 2, 3, 4, 10]), ("3", [3]), ("2,2,1", [1, 2]),
+])
+def test_parse_seeds(text, expected):
+    assert parse_seeds(text) == expected
+
+
+@pytest.mark.parametrize("text", ["a", "5-2", "-1", "0-", "1,,x", ""])
+def test_parse_seeds_rejects_malformed(text):
+    with pytest.raises(InputError, match="--seeds"):
+        parse_seeds(text)
+
+
+def test_run_writes_manifest_rows_and_tables(tmp_path):
+    out = tmp_path / "run"
+    df = run_sweep(random_sweep(), out, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["cells"]) == 3
+    assert manifest["sweep"]["methods"] == ["random"]
+    assert len(df) == 3 and set(df["status"]) == {"feasible"}
+    assert sorted(df["seed"]) == [0, 1, 2]
+    for column in ("objective", "acc_pct", "frac_opt", "decision_s", "train_s", "optkit_version", "v_highspy",
+                   "git_rev", "platform", "bound", "gap", "ref_status"):
+        assert column in df.columns, column
+    assert (out / "results.parquet").is_file() and (out / "results.csv").is_file()
+    back = pd.read_parquet(out / "results.parquet")
+    assert comparable(back).equals(comparable(df))
+    # the evaluator's objective: n_acc - alpha W
+    inst_alpha = 0.001
+    assert all(math.isclose(r.objective, r.accepted - inst_alpha * r.energy_total, rel_tol=1e-9, abs_tol=1e-12)
+               for r in df.itertuples())
+
+
+def test_rows_match_a_direct_solve(tmp_path):
+    import optkit
+
+    df = run_sweep(random_sweep("1"), tmp_path / "run", progress=False)
+    inst = optkit.make_instance("allocate", "tiny", 1)
+    evaluation = optkit.evaluate(inst, optkit.solve(inst, "random"))
+    assert df.loc[0, "objective"] == pytest.approx(evaluation.metrics["objective"], rel=1e-12)
+    assert df.loc[0, "accepted"] == evaluation.metrics["accepted"]
+
+
+def test_rerun_skips_finished_cells(tmp_path):
+    out = tmp_path / "run"
+    run_sweep(random_sweep(), out, progress=False)
+    before = (out / "rows.jsonl").read_bytes()
+    df = run_sweep(random_sweep(), out, progress=False)
+    assert (out / "rows.jsonl").read_bytes() == before
+    assert len(df) == 3
+
+
+def test_extending_seeds_is_a_different_sweep_and_leaves_results_untouched(tmp_path):
+    out = tmp_path / "run"
+    run_sweep(random_sweep(), out, progress=False)
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(InputError, match="different sweep.*seeds"):
+        run_sweep(random_sweep("0-4"), out, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == files
+
+
+def test_cli_refuses_a_different_sweep_with_exit_2(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("bench", "-f", "allocate", "-s", "tiny", "-m", "random", "--seeds", "0", "--out", out,
+                  "--no-progress").exit_code == 0
+    rows = (out / "rows.jsonl").read_bytes()
+    result = invoke("bench", "-f", "allocate", "-s", "tiny", "-m", "random", "--seeds", "0-1", "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: --out:")
+    assert (out / "rows.jsonl").read_bytes() == rows
+
+
+@pytest.mark.parametrize("args,flag", [
+    (["--seeds", "x-1"], "--seeds"),
+    (["--methods", "nope"], "method"),
+    (["--budget", "huge"], "--budget"),
+    (["--executor", "ray"], "--executor"),
+    (["--time-limit", "-3"], "--time-limit"),
+    (["--points", "99"], "points"),
+])
+def test_cli_bad_input_exit_2(tmp_path, args, flag):
+    base = ["bench", "-f", "allocate", "-s", "sweep-requests", "-m", "random", "--seeds", "0", "--out", tmp_path / "o"]
+    result = invoke(*base, *args) if "--methods" not in args else invoke(
+        "bench", "-f", "allocate", "-s", "tiny", "--seeds", "0", "--out", tmp_path / "o", *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error:") and flag in result.stderr
+    assert not (tmp_path / "o" / "rows.jsonl").exists()
+
+
+def test_cli_unknown_experiment_exit_2(tmp_path):
+    result = invoke("bench", "--experiment", "allocate-nope", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "unknown experiment 'allocate-nope'" in result.stderr
+
+
+def test_failing_cell_becomes_an_error_row_and_the_run_goes_on(tmp_path, register_fake_method):
+    from optkit.heuristics.allocate.random_baseline import solve as random_solve
+
+    def flaky(inst, *, seed=0, time_limit=None):
+        if inst.seed == 1:
+            raise RuntimeError("boom on seed 1")
+        return random_solve(inst, seed=seed)
+
+    register_fake_method(flaky, "flaky")
+    df = run_sweep(make_sweep("allocate", ["tiny"], "flaky,random", "0-2"), tmp_path / "run", progress=False)
+    assert len(df) == 6
+    failed = df[df["status"] == "error"]
+    assert list(zip(failed["method"], failed["seed"])) == [("flaky", 1)]
+    assert "RuntimeError: boom on seed 1" in failed["message"].iloc[0]
+    assert math.isnan(failed["objective"].iloc[0])
+    assert set(df[df["status"] != "error"]["status"]) == {"feasible"}
+
+
+def test_partial_last_line_is_ignored_and_its_cell_runs_again(tmp_path):
+    out = tmp_path / "run"
+    run_sweep(random_sweep(), out, progress=False)
+    lines = (out / "rows.jsonl").read_text().splitlines(keepends=True)
+    (out / "rows.jsonl").write_text("".join(lines[:2]) + lines[2][:40])      # killed while writing row 3
+    assert len(read_rows(out)) == 2
+    df = run_sweep(random_sweep(), out, progress=False)
+    assert len(df) == 3
+    text = (out / "rows.jsonl").read_text()
+    assert text.endswith("\n") and all(json.loads(line) for line in text.splitlines())
+
+
+@pytest.mark.slow
+def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-c", "from optkit.cli import main; main()", "bench", "-f", "allocate", "-s", "tiny",
+               "-m", "random", "--seeds", "0-79", "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(read_rows(out)) < 5 and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = read_rows(out)
+    assert 5 <= len(done_before) < 80, "the run must be killed mid-way"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(out)
+    keys = [bench.Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in rows]
+    assert len(keys) == len(set(keys)) == 80
+    assert rows[:len(done_before)] == done_before          # finished rows are kept, not recomputed
+    assert len(pd.read_parquet(out / "results.parquet")) == 80
+
+
+def test_resume_with_only_the_directory(tmp_path):
+    out = tmp_path / "run"
+    sweep = random_sweep()
+    bench.prepare_out(out, sweep)           # manifest written, nothing run yet (as after an early kill)
+    result = invoke("bench", "--resume", "--out", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert len(read_rows(out)) == 3
+    assert invoke("bench", "--resume", "--out", tmp_path / "empty").exit_code == 2
+
+
+def test_sweep_preset_expands_into_points_with_sweep_values(tmp_path):
+    sweep = make_sweep("allocate", ["sweep-requests"], "random", "0", points=["7", "30"])
+    assert [c.point for c in sweep.cells()] == ["7", "30"]
+    df = run_sweep(sweep, tmp_path / "run", progress=False)
+    assert list(df["point"]) == ["7", "30"] and list(df["sweep_value"]) == [7, 30]
+    assert set(df["sweep"]) == {"R"}
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert [c["point"] for c in manifest["cells"]] == ["7", "30"]
+
+
+def test_experiment_budgets_override_the_paper_table():
+    from optkit.experiments import experiment_ids, load_experiment
+
+    ids = experiment_ids()
+    for required in ("allocate-conv-lr", "allocate-conv-batch", "allocate-sweep-requests", "allocate-sweep-nodes",
+                     "allocate-sweep-channels", "allocate-radar", "allocate-heat", "allocate-runtime"):
+        assert required in ids
+    paper = load_experiment("allocate-sweep-requests", "paper")
+    quick = load_experiment("allocate-sweep-requests", "quick")
+    assert paper.seeds == "0-9" and paper.points is None and paper.time_limit == 600
+    assert quick.seeds == "0-1" and quick.points == ["7", "15", "30"] and quick.time_limit == 60
+    conv = load_experiment("allocate-conv-lr", "paper")
+    assert [c["lr"] for c in conv.configs] == [0.0001, 0.001, 0.01] and conv.method_seeds == "0-2"
+    heat = load_experiment("allocate-heat", "quick")
+    sweep = make_sweep("allocate", heat.scenarios, "random", heat.seeds, points=heat.points)
+    assert {sc: [p for p, _ in pts] for sc, pts in sweep.points.items()} == heat.points
+
+
+def test_configs_must_be_options_the_method_takes():
+    with pytest.raises(InputError, match="does not take option 'lr'"):
+        make_sweep("allocate", ["tiny"], "random", "0", configs=[{"label": "lr=1", "lr": 1.0}])
+
+
+def _row(method, seed, objective, efficiency, accepted=1.0, status="feasible", bound=None, gap=None):
+    from optkit.formulations.allocate.evaluator import METRIC_IDS
+
+    row = {"family": "allocate", "scenario": "tiny", "point": "", "seed": seed, "method": method, "config": "",
+           "method_seed": 0, "status": status, "message": "", "method_objective": objective, "bound": bound,
+           "gap": gap, "decision_s": 0.1, "train_s": 0.0, "solver": "", "feasible": True, "wall_s": 0.1}
+    row.update({m: 0.0 for m in METRIC_IDS})
+    row.update(objective=objective, efficiency=efficiency, accepted=accepted, frac_opt=None, frac_opt_of=None)
+    return row
+
+
+def test_reference_fractions_are_computed_per_instance():
+    rows = [_row("allocate", 0, 2.0, 0.02, status="optimal", bound=2.5, gap=0.25),
+            _row("random", 0, 0.5, 0.01),
+            _row("allocate", 1, 4.0, 0.04, status="time_limit", bound=5.0, gap=0.25),
+            _row("random", 1, -1.0, 0.0, accepted=0.0),
+            _row("random", 2, 1.0, 0.01)]                     # no reference for seed 2
+    rows[3]["status"] = "error"
+    df = results_frame(rows, "allocate").set_index(["method", "seed"])
+    assert df.loc[("random", 0), "frac_opt"] == pytest.approx(0.5)
+    assert df.loc[("random", 0), "frac_opt_of"] == pytest.approx(0.25)
+    assert df.loc[("random", 0), "frac_bound"] == pytest.approx(0.2)
+    assert df.loc[("random", 0), "ref_status"] == "optimal"
+    assert df.loc[("allocate", 1), "frac_opt"] == pytest.approx(1.0)
+    assert df.loc[("allocate", 1), "ref_gap"] == pytest.approx(0.25)
+    assert math.isnan(df.loc[("random", 1), "frac_opt"])          # error rows get no fraction
+    assert math.isnan(df.loc[("random", 2), "frac_opt"]) and df.loc[("random", 2), "ref_status"] == ""
+
+
+def test_python_api_returns_the_table():
+    import optkit
+
+    df = optkit.benchmark("allocate", "tiny", methods="random", seeds="0-1")
+    assert isinstance(df, pd.DataFrame) and len(df) == 2 and set(df["method"]) == {"random"}
+
+
+def test_progress_reports_done_failures_and_eta():
+    import io
+
+    stream = io.StringIO()
+    progress = bench.Progress(total=4, already=1, stream=stream)
+    progress.update({"status": "feasible", "method": "random", "seed": 0})
+    progress.update({"status": "error", "method": "random", "seed": 1})
+    progress.update({"status": "feasible", "method": "random", "seed": 2})
+    last = stream.getvalue().strip().splitlines()[-1]
+    assert "4/4 cells" in last and "1 failed" in last and "ETA" in last
+
+
+@pytest.mark.slow
+def test_two_local_processes_give_the_same_rows(tmp_path):
+    one = run_sweep(random_sweep("0-3"), tmp_path / "one", progress=False)
+    two = run_sweep(random_sweep("0-3"), tmp_path / "two", jobs=2, progress=False)
+    assert comparable(one).equals(comparable(two))
+
+
+@pytest.mark.slow
+def test_dask_executor_on_a_loopback_cluster_gives_the_same_rows(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = run_sweep(random_sweep(), tmp_path / "local", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        remote = run_sweep(random_sweep(), tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
+                           progress=False)
+    assert comparable(local).equals(comparable(remote))
