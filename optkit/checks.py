@@ -52,7 +52,9 @@ def _finite_or_nan(x) -> bool:
     return isinstance(x, float) and (math.isfinite(x) or math.isnan(x))
 
 
-def check_method(family: str, name: str, seed: int = 0, time_limit: float = 60.0) -> list[str]:
+def check_method(family: str, name: str, seed: int = 0, time_limit: float = 60.0, budget: str = "smoke") -> list[str]:
+    """Contracts of one method on the family's test preset. Learners train at `budget` (default the smallest);
+    their checkpoint is cached, so the second (determinism) run reuses it."""
     fam = registry.get_family(family)
     spec = registry.get_method(fam.id, name)
     api = registry.family_api(fam.id)
@@ -60,7 +62,7 @@ def check_method(family: str, name: str, seed: int = 0, time_limit: float = 60.0
 
     inst = make_instance(fam.id, fam.test_scenario, seed)
     before = inst.to_json()
-    options = method_options(spec, {"time_limit": time_limit})
+    options = method_options(spec, {"time_limit": time_limit, "budget": budget if spec.kind == "learner" else None})
     run = spec.load()
     first = run(inst, seed=0, **options)
     passed = []
