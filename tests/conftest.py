@@ -1,12 +1,25 @@
 """Shared fixtures: temporary fake methods registered in optkit's registry (undone after each test)."""
 from __future__ import annotations
 
+import os
 import sys
 import types
 
 import pytest
 
 FAKE_MODULE = "optkit_test_fake_methods"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_checkpoint_cache(tmp_path_factory):
+    """Learner checkpoints of the test run go to a fresh folder, never to the user's cache."""
+    previous = os.environ.get("OPTKIT_CACHE")
+    os.environ["OPTKIT_CACHE"] = str(tmp_path_factory.mktemp("optkit-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("OPTKIT_CACHE", None)
+    else:
+        os.environ["OPTKIT_CACHE"] = previous
 
 
 @pytest.fixture
