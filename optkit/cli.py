@@ -270,7 +270,14 @@ def bench_command(
     cells = sweep.cells()
     typer.echo(f"optkit: bench {sweep.family} {', '.join(sweep.scenarios)}: {len(cells)} cells "
                f"({len(sweep.methods)} methods x {len(sweep.seeds)} seeds x points/configs) -> {out}", err=True)
-    df = run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
+    try:
+        df = run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
+    except KeyboardInterrupt:
+        from optkit.bench import read_rows
+
+        typer.echo(f"\noptkit: interrupted; {len(read_rows(out))} of {len(cells)} cells are kept in {out}; "
+                   "run the same command (or `optkit bench --resume --out DIR`) to finish", err=True)
+        raise typer.Exit(130) from None
     failed = int((df["status"] == "error").sum()) if not df.empty else 0
     typer.echo(f"optkit: {len(df)} rows in {out / 'results.parquet'} and results.csv ({failed} failed cells); "
                f"`optkit report {out}` writes the report", err=True)
