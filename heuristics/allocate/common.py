@@ -235,18 +235,22 @@ def algorithm3(static, info: FrameInfo, poa: dict, estimate: np.ndarray, *, hedg
 
 
 # ---------------------------------------------------------------------------------------------- §7.3/§7.4 reactive
-def reactive_area_weights(static, prev_info: FrameInfo | None) -> np.ndarray:
+def reactive_area_weights(static, info: FrameInfo | None, failed=frozenset()) -> np.ndarray:
     """w_a of SCA-TP / HaDDQN (§7.3, §7.4), (A,): number of requests of A_{t−1} whose UE was in area a in
-    frame t−1 (UEs assumed not to move).
+    frame t−1 (UEs assumed not to move), decided at the end of frame t−1 for frame t.
 
-    prev_info: the FrameInfo of frame t−1 (its `active` is A_{t−1}, its `ue_area` is a(·, t−1)); None before
-    frame 0 (nothing revealed yet) gives zeros.
+    info: the FrameInfo of the *previous* frame t−1 (its `active` is A_{t−1}, its `ue_area` is a(·, t−1)), i.e.
+    the one returned by env.start_frame(t−1); None before frame 0 (nothing revealed yet) gives zeros.
+    failed: the failed requests known at the end of frame t−1 (Feedback.failed of frame t−1); they are left out,
+    since failed requests are ignored from the frame after their failure (§7.0 "Active set") and the weights
+    serve frame t. The default (none) counts A_{t−1} literally.
     """
     w = np.zeros(static.A)
-    if prev_info is None:
+    if info is None:
         return w
-    for q in prev_info.active:
-        w[int(prev_info.ue_area[q.ue])] += 1.0
+    for q in info.active:
+        if q.r not in failed:
+            w[int(info.ue_area[q.ue])] += 1.0
     return w
 
 

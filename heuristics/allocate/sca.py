@@ -381,12 +381,12 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
     cache = ProblemCache(solver)
     q_hat = ChannelEstimate(static.C, static.A, weight=1.0)     # reactive: latest observation, 0.5 if never
     area = env.initial_uav_area
-    prev_info = None
+    prev_info, failed = None, frozenset()
     stats = {"tp_solves": 0, "ra_solves": 0, "ra_max_vars": 0}
     decide += time.perf_counter() - start
     for t in range(inst.T):
         start = time.perf_counter()
-        area, n_solves = sca_tp(static, cache, area, reactive_area_weights(static, prev_info))
+        area, n_solves = sca_tp(static, cache, area, reactive_area_weights(static, prev_info, failed))
         stats["tp_solves"] += n_solves
         decide += time.perf_counter() - start
         env.commit_uav_areas(t, area)
@@ -399,7 +399,7 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
         feedback = env.commit_frame(t, poa, channels, placement, service)
         start = time.perf_counter()
         q_hat.update(feedback)
-        prev_info = info
+        prev_info, failed = info, frozenset(feedback.failed)
         decide += time.perf_counter() - start
     return Solution(family="allocate", method=METHOD_ID, status=Status.FEASIBLE, decisions=env.decisions,
                     runtime_s=decide,

@@ -245,6 +245,8 @@ def test_reactive_area_weights():
     expected = np.zeros(9)
     expected[1], expected[5] = 2, 1
     np.testing.assert_array_equal(reactive_area_weights(static, info), expected)
+    expected[1] = 1                                           # request 0 failed in frame t-1: left out
+    np.testing.assert_array_equal(reactive_area_weights(static, info, failed={0}), expected)
 
 
 # ---------------------------------------------------------------------------------------------- Hungarian
