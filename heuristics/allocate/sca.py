@@ -320,7 +320,7 @@ def round_and_repair(static, info, model: ResourceLP, x: np.ndarray):
     channels: dict[tuple[int, int], int] = {}
     service: dict[int, ServiceEntry] = {}
     val = lambda i: float(x[i])                # noqa: E731
-    order = sorted(model.requests, key=lambda q: (-val(model.acc[q.r]), q.latency, q.r))
+    order = sorted(model.requests, key=lambda q: (-round(val(model.acc[q.r]) / TIE_TOL), q.latency, q.r))
     for q in order:
         r, a = q.r, int(info.ue_area[q.ue])
         free = [c for c in model.eligible[r] if (a, c) not in taken]
