@@ -198,7 +198,8 @@ def point_means(res: Results, scenario: str, metric: str, method: str, config: s
 
 def _reference_flags(res: Results):
     """Reference rows that are not proven optimal within 1 % (spec §8.3), and reference rows without frac_opt."""
-    ref = res.df[(res.df["method"] == res.reference) & (res.df["config"] == "")]
+    ref = res.df[res.df["method"] == res.reference].sort_values("config", kind="stable")
+    ref = ref.drop_duplicates(["scenario", "point", "seed"])        # one per instance, default config first
     if ref.empty:
         return ref, ref
     gap = ref["gap"].astype(float) if "gap" in ref else 0.0
@@ -457,7 +458,8 @@ def _x_axis(res: Results, scenario: str):
         numeric = False
     xs = values if numeric else list(range(len(labels)))
     ticks = [lb or scenario for lb in labels]
-    return xs, ticks, res.sweep_labels.get(name, name) or "point", numeric
+    xlabel = res.sweep_labels.get(name, name) or ("scenario" if labels == [""] else "point")
+    return xs, ticks, xlabel, numeric
 
 
 def _colors(res: Results) -> dict:
@@ -510,9 +512,9 @@ def sweep_figure(res: Results, figs: Figures, scenario: str) -> None:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     rows_of_legend = math.ceil(len(labels) / 6)
-    top = 0.86 - 0.06 * (rows_of_legend - 1)
+    top = 0.92 - 0.06 * (rows_of_legend - 1)
     fig.suptitle(f"{scenario}: mean over seeds, band ±1 std", y=0.99)
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, 0.94), frameon=False)
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, 0.955), frameon=False)
     fig.tight_layout(rect=(0, 0, 1, top))
     figs.save(fig, name, f"{scenario}: {', '.join(res.labels.get(m, m) for m in panels)} against {xlabel}; "
                          "one line per method, mean over seeds with a ±1 standard-deviation band.")
@@ -526,14 +528,17 @@ def radar_values(res: Results, scenario: str):
     the best series and 0 the worst; all series equal on an axis score 1; a missing value has no score (NaN).
     """
     axes = [m for m in res.radar_axes if m in res.df]
-    raw = {}
+    raw, covered = {}, {}
     for method, config in series_list(res):
-        values = []
+        values, counts = [], []
         for metric in axes:
             means, _ = point_means(res, scenario, metric, method, config)
-            values.append(metric_stats(means)[0])
+            mean, _, n = metric_stats(means)
+            values.append(mean)
+            counts.append(n)
         if any(math.isfinite(v) for v in values):
             raw[(method, config)] = values
+            covered[(method, config)] = min(counts)
     scores = {s: [] for s in raw}
     for i, metric in enumerate(axes):
         finite = [v[i] for v in raw.values() if math.isfinite(v[i])]
@@ -548,7 +553,7 @@ def radar_values(res: Results, scenario: str):
                 scores[s].append((hi - v) / (hi - lo))
             else:
                 scores[s].append((v - lo) / (hi - lo))
-    return axes, raw, scores
+    return axes, raw, scores, covered
 
 
 def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
@@ -556,7 +561,7 @@ def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
     from matplotlib.figure import Figure
 
     name = f"radar-{_safe(scenario)}.png"
-    axes, raw, scores = radar_values(res, scenario)
+    axes, raw, scores, covered = radar_values(res, scenario)
     if len(axes) < 3:
         return figs.skip(name, f"radar needs at least 3 axis metrics in the table (has {', '.join(axes) or 'none'})")
     if len(raw) < 2:
@@ -585,8 +590,11 @@ def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
     fig.text(0.5, 0.01, "\n".join(_wrap(caption, 80)), ha="center", va="bottom", fontsize=8)
     fig.subplots_adjust(bottom=0.16)
     header = ["method"] + [f"{_column_title(res, m)} (score)" for m in axes]
-    rows = [[series_name(*s)] + [f"{_num(r)} ({_num(c)})" for r, c in zip(raw[s], scores[s])] for s in raw]
-    table = [f"Radar values of `{scenario}` (mean over sweep points and seeds; normalised score in brackets):", ""]
+    n_points = len(res.points[scenario])
+    rows = [[series_name(*s) + (f" {INCOMPLETE} ({covered[s]}/{n_points} points)" if covered[s] < n_points else "")]
+            + [f"{_num(r)} ({_num(c)})" for r, c in zip(raw[s], scores[s])] for s in raw]
+    table = [f"Radar values of `{scenario}` (mean over sweep points and seeds; normalised score in brackets; "
+             f"{INCOMPLETE}: averaged over fewer sweep points than the scenario has):", ""]
     figs.save(fig, name, f"{scenario}: radar, {caption}.", table + _md_table(header, rows) + [""])
 
 
@@ -671,7 +679,7 @@ def runtime_figure(res: Results, figs: Figures, scenario: str) -> None:
         return figs.skip(name, f"no {metric} values in '{scenario}'")
     xs, ticks, xlabel, numeric = _x_axis(res, scenario)
     colors = _colors(res)
-    ref_key = (res.reference, "")
+    ref_key = next((s for s in series if s[0] == res.reference), (res.reference, ""))
     with_ratio = ref_key in series and len(series) > 1
     ref_means = point_means(res, scenario, metric, *ref_key)[0] if with_ratio else None
     fig = Figure(figsize=(10, 4.0) if with_ratio else (5.4, 4.0))
@@ -686,12 +694,14 @@ def runtime_figure(res: Results, figs: Figures, scenario: str) -> None:
                      for m, r in zip(means, ref_means)]
             axes[1].plot(xs, ratio, marker="o", color=colors[s], label=series_name(*s))
     ax1.set_yscale("log")
+    _plain_log_labels(ax1)
     ax1.set_ylabel(_axis_label(res, metric))
     ax1.set_title(f"{res.labels.get(metric, metric)} (mean over seeds)")
     if with_ratio:
         ax2 = axes[1]
         ax2.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax2.set_yscale("log")
+        _plain_log_labels(ax2)
         ax2.set_ylabel(f"runtime / runtime of {res.reference}")
         ax2.set_title(f"ratio to the reference {res.reference}")
         ratio_text = f"right: ratio of the mean runtime to the mean runtime of {res.reference} at each point"
@@ -700,12 +710,24 @@ def runtime_figure(res: Results, figs: Figures, scenario: str) -> None:
                       if ref_key not in series else "no ratio panel: no other method has rows here")
     for ax in axes:
         _set_x(ax, xs, ticks, xlabel, numeric)
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"{scenario}: runtime (log scale)")
     fig.tight_layout()
     figs.save(fig, name, f"{scenario}: left: {metric} per method against {xlabel} (log scale, mean over seeds); "
                          f"{ratio_text}.")
+
+
+def _plain_log_labels(ax) -> None:
+    """Tick labels like 0.05 and 20 instead of 5x10^-2 on a log axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    def minor(v, _):
+        lo, hi = ax.get_ylim()
+        return f"{v:g}" if lo > 0 and hi / lo < 20 else ""      # minor labels only on a short axis
+
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def read_curves(directory: Path, notes: list):

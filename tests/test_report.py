@@ -218,7 +218,7 @@ def test_figures_are_pngs(tmp_path):
 def test_radar_normalisation(tmp_path):
     write_results(tmp_path)
     res = __import__("optkit.report", fromlist=["load_results"]).load_results(tmp_path)
-    axes, raw, scores = radar_values(res, "sweep-requests")
+    axes, raw, scores, _ = radar_values(res, "sweep-requests")
     assert axes == ["acc_pct", "energy_per_request", "latency_ms"]
     for i, metric in enumerate(axes):
         values = {s: v[i] for s, v in raw.items()}
