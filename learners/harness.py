@@ -114,7 +114,7 @@ def obtain(family: str, method: str, preset: str, config: dict, seed: int, sourc
     """Model states for (family, preset, method, config, seed).
 
     checkpoint given: load it. Otherwise look the cache up and, on a miss, call
-    fit(training_set, config, seed, progress) -> (states, curve) and store the result.
+    fit(training_set, config, seed, progress) -> (states, curve, extra metadata dict) and store the result.
     Returns {"states", "meta", "path", "cache_hit"}; meta holds train_s, episodes, curve, config, ...
     """
     if checkpoint is not None:
@@ -135,11 +135,11 @@ def obtain(family: str, method: str, preset: str, config: dict, seed: int, sourc
         scenario, point = split_preset(preset)
         training_set = TrainingSet(family, scenario, point)
         start = time.perf_counter()
-        states, curve = fit(training_set, config, seed, progress)
+        states, curve, extra = fit(training_set, config, seed, progress)
         train_s = time.perf_counter() - start
         meta = {"family": family, "method": method, "preset": preset, "config": config, "seed": int(seed),
                 "code_version": version, "train_s": train_s, "episodes": len(curve), "budget": config["budget"],
-                "curve": curve, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                "curve": curve, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
         path = ckpt.save_checkpoint(stem, states, meta)
     return {"states": states, "meta": meta, "path": str(path), "cache_hit": False}
 

@@ -1,0 +1,253 @@
+"""Method `perfect` of the allocate family (spec §7.2): predictive hierarchical DRL, and its variants
+`perfect-literal-mac` (Algorithm 3 without hedge, §7.7) and `perfect-nopred` (D̃ replaced by dem, §7.7).
+
+Per frame t (Algorithm 1, §7.2.6):
+  slow decision (end of frame t-1): predictor -> D̃^t; trajectory D3QL picks every UAV's area of frame t;
+  fast decisions (start of frame t): PoA rule, Bayesian estimate + Algorithm 3 (MAC), masked placement D3QL,
+  router; feedback (end of frame t): estimate update, rewards R_TP, R_MAC, R_PL, R_HL, replay + training.
+Training runs episodes on training instances of the same preset point (seeds 10 000 + e); evaluation runs
+one episode through OnlineEnv with ε = 0 and no TP/PL updates, the predictor still learning online (D14).
+Hyperparameters and budgets: datasets/allocate/_learners.toml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from optkit.formulations.allocate.env import OnlineEnv
+from optkit.heuristics.allocate.common import (ChannelEstimate, algorithm3, demand_grid, poa_rule,
+                                               route_requests)
+from optkit.learners import harness
+from optkit.learners.allocate import nets, observe, placement, runner
+from optkit.learners.allocate.nets import N_MOVES, PredictorNet, TrajectoryNet, predictor_loss
+from optkit.learners.allocate.observe import EpisodeHistory, displacement_index, shift_area
+from optkit.learners.d3ql import DQNAgent
+from optkit.learners.qnet import MLPQNet
+from optkit.learners.replay import ReplayMemory
+from optkit.learners.schedules import LinearEpsilon, epsilon_greedy
+from optkit.solution import Solution
+
+SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__, nets.__file__, observe.__file__)
+
+
+@dataclass
+class Rewards:
+    """Per-frame rewards (§7.2.3-§7.2.6)."""
+
+    tp: float
+    mac: float
+    pl: float
+    hl: float
+
+
+class Perfect:
+    """The three learners of PERFECT (predictor IG, trajectory TP, placement PL) and the episode loop."""
+
+    def __init__(self, d: dict, config: dict, rng: np.random.Generator):
+        self.d, self.cfg, self.rng = d, config, rng
+        rows, cols = d["grid"]
+        self.A, self.steps = rows * cols, d["H"] + 1
+        self.n_pl_obs = 2 * d["F"] + 4 * d["N"] + d["F"] * d["N"]
+        self.n_pl_actions = d["F"] * d["N"] + 1
+
+        def agent(net, memory, **kw):
+            return DQNAgent(net, memory, lr=config["lr"], batch_size=config["batch_size"],
+                            grad_clip=config["grad_clip"], target_sync=config["target_sync"], **kw)
+
+        def seed():
+            return int(rng.integers(2 ** 31))
+
+        n_branch = max(1, d["n_uav"])
+        self.tp = agent(TrajectoryNet(d["n_uav"], (rows, cols), self.steps),
+                        ReplayMemory.transitions(config["replay_tp"], (self.steps, 2 + d["n_uav"], rows, cols), self.A,
+                                                 action_shape=(n_branch,), seed=seed()))
+        self.pl = agent(MLPQNet(self.n_pl_obs, self.n_pl_actions, hidden=tuple(config["pl_hidden"]), dueling=True),
+                        ReplayMemory.transitions(config["replay_pl"], (self.n_pl_obs,), self.n_pl_actions, seed=seed()))
+        n_ig = PredictorNet.obs_size(self.steps)
+        self.ig = agent(PredictorNet(self.steps),
+                        ReplayMemory(config["replay_ig"], {"obs": ((n_ig,), np.float32), "action": ((2,), np.int64),
+                                                           "reward": ((2,), np.float32),
+                                                           "weight": ((2,), np.float32)}, seed()),
+                        loss_fn=predictor_loss)
+        self.eps = {k: LinearEpsilon(config["eps_start"], config[f"eps_decrement_{k}"], config["eps_floor"])
+                    for k in ("tp", "pl", "ig")}
+
+    # ---------------------------------------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        return {"tp": self.tp.state_dict(), "pl": self.pl.state_dict(), "ig": self.ig.state_dict(),
+                "eps_steps": torch.tensor([self.eps[k].steps for k in ("tp", "pl", "ig")])}
+
+    def load_state_dict(self, states: dict) -> None:
+        self.tp.load_state_dict(states["tp"])
+        self.pl.load_state_dict(states["pl"])
+        self.ig.load_state_dict(states["ig"])
+        for k, v in zip(("tp", "pl", "ig"), states["eps_steps"].tolist()):
+            self.eps[k].steps = int(v)
+
+    # ---------------------------------------------------------------------------------------------- §7.2.2
+    def predict(self, hist: EpisodeHistory, t: int, explore: bool):
+        """D̃^t (A,) from o_IG(u, t-1); returns (D̃^t, pending predictions for the learning step)."""
+        if not self.cfg["predictor"]:                        # perfect-nopred: D̃^t := dem^{t-1}
+            return np.array(hist.demand[t - 1 + hist.H]), None
+        obs = hist.ig_obs(t - 1)
+        q = self.ig.q_values(obs)                                               # (U, 9 + 2)
+        eps = self.eps["ig"].value if explore else 0.0
+        moves = np.array([epsilon_greedy(row[:N_MOVES], None, eps, self.rng) for row in q], dtype=np.int64)
+        issues = np.array([epsilon_greedy(row[N_MOVES:], None, eps, self.rng) for row in q], dtype=np.int64)
+        if explore:
+            for _ in range(len(q)):
+                self.eps["ig"].step()
+        z = q[:, N_MOVES:] - q[:, N_MOVES:].max(axis=1, keepdims=True)
+        p_issue = np.exp(z[:, 1]) / np.exp(z).sum(axis=1)                     # softmax, temperature 1
+        area = shift_area(hist.ue_area[:, t - 1 + hist.H], moves, hist.rows, hist.cols)   # â(u, t)
+        pred = np.zeros(self.A)
+        for r in hist.continuing(t):
+            pred[area[r.ue]] += float(sum(r.demand))
+        waiting = ~hist.issued
+        np.add.at(pred, area[waiting], p_issue[waiting] * hist.mean_demand)
+        return pred, (obs, moves, issues, hist.issued.copy())
+
+    def learn_predictor(self, pending, hist: EpisodeHistory, t: int) -> None:
+        """Accuracy rewards of the frame-t predictions (Γ_IG = 0); one gradient step (D14)."""
+        if pending is None:
+            return
+        obs, moves, issues, issued_before = pending
+        H = hist.H
+        realized = displacement_index(hist.ue_area[:, t - 1 + H], hist.ue_area[:, t + H], hist.cols)
+        issued_now = hist.issued & ~issued_before
+        for u in range(len(moves)):
+            self.ig.memory.add(obs=obs[u], action=[moves[u], issues[u]],
+                               reward=[float(moves[u] == realized[u]), float(issues[u] == int(issued_now[u]))],
+                               weight=[1.0, 0.0 if issued_before[u] else 1.0])
+        self.ig.train_step()
+
+    # ---------------------------------------------------------------------------------------------- episode
+    def episode(self, inst, *, train: bool, high_level: bool = False):
+        """One episode through the online environment. Returns (env, record of reward sums)."""
+        cfg, rng = self.cfg, self.rng
+        env = OnlineEnv(inst)
+        static = env.static
+        alpha, gamma = float(static.alpha), float(cfg["gamma"])
+        hist = EpisodeHistory(static)
+        estimate = ChannelEstimate(static.C, static.A, prior=cfg["bayes_prior"], weight=cfg["bayes_weight"])
+        chain = placement.PlacementChain(self.pl.memory, gamma, self.n_pl_actions, use_mask=True)
+        all_areas = np.ones((max(1, static.n_uav), self.A), dtype=bool)
+        prev_area = env.initial_uav_area
+        tp_pending = None                               # (O_TP^{t-1}, S^t, reward) awaiting O_TP^t
+        sums = {"return": 0.0, "r_hl": 0.0, "r_tp": 0.0, "r_mac": 0.0, "r_pl": 0.0}
+        for t in range(static.T):
+            # slow decision (end of frame t-1)
+            pred, ig_pending = self.predict(hist, t, explore=train)
+            obs_tp = hist.tp_obs(t - 1, pred)
+            if train and tp_pending is not None:
+                self.tp.memory.add(obs=tp_pending[0], action=tp_pending[1], reward=tp_pending[2], next_obs=obs_tp,
+                                   discount=gamma, next_mask=all_areas)
+                self.tp.train_step()
+            area = self._uav_areas(obs_tp, train, prev_area)
+            env.commit_uav_areas(t, area)
+            # fast decisions (start of frame t)
+            info = env.start_frame(t)
+            hist.start_frame(info, demand_grid(static, info))
+            self.learn_predictor(ig_pending, hist, t)
+            poa = poa_rule(static, info)
+            channels = algorithm3(static, info, poa, estimate.q, hedge=cfg["hedge"], beta=cfg["beta_hedge"])
+            with_blocks = {r for r, _ in channels}
+            rc = [q for q in info.active if q.r in with_blocks]
+            problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha)
+            steps = placement.run_sequence(problem, lambda o, m: self._pl_choice(o, m, train), use_mask=True)
+            deployed = problem.placement()
+            service = route_requests(static, info, poa, rc, deployed)
+            feedback = env.commit_frame(t, poa, channels, deployed, service)
+            # feedback (end of frame t)
+            estimate.update(feedback)
+            hist.failed = set(feedback.failed)
+            rw = self._rewards(static, info, prev_area, area, poa, channels, deployed, service, feedback)
+            tp_reward = rw.hl if high_level else rw.tp
+            pl_target = rw.hl if high_level else rw.pl
+            tp_pending = (obs_tp, np.asarray(area if static.n_uav else [0], dtype=np.int64), tp_reward)
+            if train:
+                chain.add_frame(steps, pl_target + alpha * sum(static.e_node[n] for _, n in deployed))
+                for _ in range(len(steps)):        # one gradient step per stored transition (D13)
+                    self.pl.train_step()
+            for key, value in (("return", tp_reward), ("r_hl", rw.hl), ("r_tp", rw.tp), ("r_mac", rw.mac),
+                               ("r_pl", rw.pl)):
+                sums[key] += value
+            prev_area = area
+        if train:                                       # last TP transition with discount 0
+            self.tp.memory.add(obs=tp_pending[0], action=tp_pending[1], reward=tp_pending[2],
+                               next_obs=tp_pending[0], discount=0.0, next_mask=all_areas)
+            self.tp.train_step()
+            chain.close()
+        return env, sums
+
+    def _uav_areas(self, obs_tp, train: bool, current) -> np.ndarray:
+        """Algorithm 2 per branch (one |𝒜|-way branch per UAV); ε_TP decremented per decision."""
+        if self.d["n_uav"] == 0:
+            return np.zeros(0, dtype=np.int64)
+        eps = self.eps["tp"].value if train else 0.0
+        if train:
+            self.eps["tp"].step()
+        return np.asarray(self.tp.act(obs_tp, None, eps, self.rng), dtype=np.int64)
+
+    def _pl_choice(self, obs, mask, train: bool) -> int:
+        eps = self.eps["pl"].value if train else 0.0
+        if train:
+            self.eps["pl"].step()
+        return self.pl.act(obs, mask, eps, self.rng)
+
+    def _rewards(self, static, info, prev_area, area, poa, channels, deployed, service, feedback) -> Rewards:
+        """R_TP (§7.2.3), R_MAC (§7.2.4), R_PL (§7.2.5), R_HL = R_TP + χ R_MAC + κ R_PL (§7.2.6) of frame t."""
+        alpha = float(static.alpha)
+        covered = {int(a) for a in info.node_area[static.n_core:]}
+        move = float(sum(static.move_energy[j, prev_area[j], area[j]] for j in range(static.n_uav)))
+        r_tp = sum(1.0 for q in info.active if int(info.ue_area[q.ue]) in covered) - alpha * move
+        energy = placement.frame_energies(static, info, channels, deployed, service)
+        good = placement.good_slots(static, info, channels, feedback)
+        with_blocks = {r for r, _ in channels}
+        r_mac = sum(1.0 for q in info.active if q.r in with_blocks and good.get(q.r, 0) >= q.slots) \
+            - alpha * energy["e_chan"]
+        r_pl = sum(1.0 for served in feedback.served.values() if served) \
+            - alpha * (energy["e_node"] + energy["e_link"])
+        r_hl = r_tp + self.cfg["chi"] * r_mac + self.cfg["kappa"] * r_pl
+        return Rewards(r_tp, r_mac, r_pl, r_hl)
+
+
+def solve(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+          checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
+    """PERFECT on one instance: load `checkpoint`, else the cached model of (preset, config, seed), training it on
+    a miss; then one online evaluation episode. time_limit is not used (decisions take milliseconds; training
+    is excluded from it)."""
+    return runner.solve_with(Perfect, "perfect", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
+
+
+def train(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
+          out: str | None = None, lr: float | None = None, batch_size: int | None = None,
+          progress: bool = True) -> dict:
+    """Train (or fetch from the cache) PERFECT for a preset point: {path, train_s, episodes, curve, cache_hit}."""
+    return runner.train_with(Perfect, "perfect", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)
+
+
+def solve_literal_mac(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+                      checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
+    """`perfect-literal-mac` (§7.7): Algorithm 3 with block length Ť_r (no hedge)."""
+    return runner.solve_with(Perfect, "perfect-literal-mac", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
+
+
+def train_literal_mac(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
+                      out: str | None = None, lr: float | None = None, batch_size: int | None = None,
+                      progress: bool = True) -> dict:
+    return runner.train_with(Perfect, "perfect-literal-mac", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)
+
+
+def solve_nopred(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+                 checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
+    """`perfect-nopred` (§7.7 diagnostic): D̃^{t+1} replaced by dem^t, no predictor."""
+    return runner.solve_with(Perfect, "perfect-nopred", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
+
+
+def train_nopred(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
+                 out: str | None = None, lr: float | None = None, batch_size: int | None = None,
+                 progress: bool = True) -> dict:
+    return runner.train_with(Perfect, "perfect-nopred", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)

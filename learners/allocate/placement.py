@@ -1,0 +1,196 @@
+"""Placement decision process of one frame (allocate spec §7.2.5, Decision D16), shared by `perfect`
+(masked D3QL) and `haddqn` (unmasked DDQN, §7.4), plus the per-frame energy/reward helpers.
+
+State o_k (float32 vector, length 2F + 4N + F·N):
+    per function f: requested Σ_{r∈Rc} Ǐ_{r,f}/100, unmet need_f/100;
+    per node n: Ĉ_n/100, Ē_n/36, remaining capacity rem_n/100, reachable demand/100;
+    deployment indicator of every (f, n) (index f·N + n).
+Actions: deploy (f, n) = index f·N + n, STOP = F·N.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CAP_TOL = 1e-9   # capacity comparisons use the evaluator's tolerance (§6.3 step 6)
+
+
+def reachability(static, info, poa: dict, requests) -> dict[int, np.ndarray]:
+    """r -> (N,) bool: node n is reached from r's PoA in G^t by a latency-shortest path of latency <= Ď_r."""
+    import networkx as nx
+
+    dist_from: dict[int, dict] = {}
+    reach = {}
+    for q in requests:
+        h = poa[q.r]
+        if h not in dist_from:
+            dist_from[h] = nx.single_source_dijkstra_path_length(info.graph, h, weight="lat")
+        row = np.zeros(static.N, dtype=bool)
+        for n, d in dist_from[h].items():
+            row[int(n)] = d <= q.latency
+        reach[q.r] = row
+    return reach
+
+
+@dataclass
+class PlacementProblem:
+    """Dynamic state of the frame's placement sequence. `pairs` lists the (r, f, Ǐ_{r,f}) of Rc_t."""
+
+    static: object
+    requests: list                      # Rc_t: Request objects with at least one allocated block
+    reach: dict                         # r -> (N,) bool (see `reachability`)
+    alpha: float
+    pairs: list = field(default_factory=list)
+    assigned: set = field(default_factory=set)     # pre-assigned (r, f)
+
+    def __post_init__(self):
+        s = self.static
+        self.F, self.N = int(s.n_functions), int(s.N)
+        self.n_actions = self.F * self.N + 1
+        self.stop = self.F * self.N
+        self.requested = np.zeros(self.F)
+        self.need = np.zeros(self.F)
+        self.reach_demand = np.zeros(self.N)
+        self.rem = np.array(s.cap, dtype=float)
+        self.deployed = np.zeros((self.F, self.N), dtype=bool)
+        for q in self.requests:
+            for f, demand in zip(q.funcs, q.demand):
+                self.pairs.append((q.r, int(f), float(demand)))
+                self.requested[f] += demand
+                self.need[f] += demand
+                self.reach_demand[self.reach[q.r]] += demand
+        # pairs of each function in decreasing Ǐ (ties: lower r) for the pre-assignment
+        self.pairs.sort(key=lambda p: (p[1], -p[2], p[0]))
+
+    def obs(self) -> np.ndarray:
+        s = self.static
+        return np.concatenate([self.requested / 100.0, self.need / 100.0, np.asarray(s.cap) / 100.0,
+                               np.asarray(s.e_node) / 36.0, self.rem / 100.0, self.reach_demand / 100.0,
+                               self.deployed.reshape(-1).astype(float)]).astype(np.float32)
+
+    def _open_pairs(self, f: int) -> list:
+        return [p for p in self.pairs if p[1] == f and (p[0], f) not in self.assigned]
+
+    def mask(self) -> np.ndarray:
+        """(F·N + 1,) bool. (f, n) is valid iff need_f > 0, (f, n) not deployed, rem_n >= min Ǐ_{r,f} over the
+        not yet pre-assigned (r, f), and n is reachable from the PoA of at least one of those r. STOP is valid."""
+        valid = np.zeros(self.n_actions, dtype=bool)
+        valid[self.stop] = True
+        for f in np.flatnonzero(self.need > CAP_TOL):
+            open_pairs = self._open_pairs(int(f))
+            if not open_pairs:
+                continue
+            smallest = min(p[2] for p in open_pairs)
+            reachable = np.any([self.reach[p[0]] for p in open_pairs], axis=0)
+            ok = ~self.deployed[f] & (self.rem >= smallest - CAP_TOL) & reachable
+            valid[f * self.N:(f + 1) * self.N] = ok
+        return valid
+
+    def any_deploy_valid(self) -> bool:
+        return bool(self.mask()[: self.stop].any())
+
+    def deploy(self, action: int) -> float:
+        """Deploy (f, n) = divmod(action, N): mark it, pre-assign to n the open (r, f) in decreasing Ǐ_{r,f} that
+        reach n and fit in rem_n; returns the step reward -α Ē_n."""
+        f, n = divmod(int(action), self.N)
+        self.deployed[f, n] = True
+        for r, _, demand in self._open_pairs(f):
+            if self.reach[r][n] and self.rem[n] >= demand - CAP_TOL:
+                self.assigned.add((r, f))
+                self.rem[n] -= demand
+                self.need[f] = max(0.0, self.need[f] - demand)
+        return -self.alpha * float(self.static.e_node[n])
+
+    def placement(self) -> set:
+        return {(int(f), int(n)) for f, n in zip(*np.nonzero(self.deployed))}
+
+
+@dataclass
+class Step:
+    """One decision of the placement sequence: observation, its mask, action, reward."""
+
+    obs: np.ndarray
+    mask: np.ndarray
+    action: int
+    reward: float
+
+
+def run_sequence(problem: PlacementProblem, choose, *, use_mask: bool, max_steps: int | None = None,
+                 invalid_reward: float = -1.0) -> list[Step]:
+    """Build the frame's placement. choose(obs, mask_or_None) -> action. Masked (perfect): the agent sees the
+    mask. Unmasked (haddqn): an invalid action gives `invalid_reward` and leaves the state unchanged. The
+    sequence ends at STOP, after max_steps, or when no deploy is valid; in the last case its last step is the
+    frame's terminal step, and a frame with no valid deploy at all records STOP (the only valid action), so every
+    frame has at least one step."""
+    steps: list[Step] = []
+    while True:
+        obs, mask = problem.obs(), problem.mask()
+        if not mask[: problem.stop].any():
+            if not steps:
+                steps.append(Step(obs, mask, problem.stop, 0.0))
+            return steps
+        action = int(choose(obs, mask if use_mask else None))
+        if action == problem.stop:
+            steps.append(Step(obs, mask, action, 0.0))
+            return steps
+        reward = problem.deploy(action) if mask[action] else invalid_reward
+        steps.append(Step(obs, mask, action, reward))
+        if max_steps is not None and len(steps) >= max_steps:
+            return steps
+
+
+class PlacementChain:
+    """Stores the placement transitions of consecutive frames in a replay memory (§7.2.5):
+    discount 1 between steps of a frame, Γ from the frame's last step to the first step of the next frame,
+    0 at the episode end. The last step of a frame waits for the next frame's first observation."""
+
+    def __init__(self, memory, gamma: float, n_actions: int, use_mask: bool):
+        self.memory, self.gamma, self.n_actions, self.use_mask = memory, float(gamma), int(n_actions), use_mask
+        self.pending: Step | None = None
+
+    def _mask(self, step: Step) -> np.ndarray:
+        return step.mask if self.use_mask else np.ones(self.n_actions, dtype=bool)
+
+    def add_frame(self, steps: list[Step], terminal_reward: float) -> None:
+        """Store the frame: the pending last step of the previous frame (next obs = this frame's first), then the
+        inner steps; the frame's last step gets `terminal_reward` added and becomes pending."""
+        if self.pending is not None:
+            self._store(self.pending, steps[0], self.gamma)
+        for step, nxt in zip(steps[:-1], steps[1:]):
+            self._store(step, nxt, 1.0)
+        last = steps[-1]
+        self.pending = Step(last.obs, last.mask, last.action, last.reward + float(terminal_reward))
+
+    def close(self) -> None:
+        """Episode end: the pending step is stored with discount 0."""
+        if self.pending is not None:
+            self._store(self.pending, self.pending, 0.0)
+            self.pending = None
+
+    def _store(self, step: Step, nxt: Step, discount: float) -> None:
+        self.memory.add(obs=step.obs, action=step.action, reward=step.reward, next_obs=nxt.obs,
+                        discount=discount, next_mask=self._mask(nxt))
+
+
+def frame_energies(static, info, channels: dict, placement: set, service: dict) -> dict:
+    """E^t_chan, E^t_node, E^t_link (eu) of the frame's own decisions (E13)."""
+    e_chan = float(sum(static.e_chan[c] for c in channels.values()))
+    e_node = float(sum(static.e_node[n] for _, n in placement))
+    e_link = 0.0
+    for entry in service.values():
+        route = tuple(entry.route)
+        e_link += float(sum(info.graph.edges[u, v]["energy"] for u, v in zip(route[:-1], route[1:])))
+    return {"e_chan": e_chan, "e_node": e_node, "e_link": e_link}
+
+
+def good_slots(static, info, channels: dict, feedback) -> dict[int, int]:
+    """G^t_r from the revealed realized quality of the UE's area (Algorithm 3 / Hungarian blocks never
+    collide; every request with blocks has a PoA, so its area is observed)."""
+    by_ue = {q.r: int(info.ue_area[q.ue]) for q in info.active}
+    good: dict[int, int] = {}
+    for (r, tau), c in channels.items():
+        quality = feedback.observed_quality.get(by_ue.get(r, -1))
+        if quality is not None and quality[c, tau - info.t * static.K]:
+            good[r] = good.get(r, 0) + 1
+    return good

@@ -1,0 +1,210 @@
+"""PERFECT learner of the allocate family (spec allocate.md §7.2, §7.7): placement masking, observations,
+transition chaining, training/caching, and a smoke comparison with `random`."""
+from __future__ import annotations
+
+import functools
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import optkit
+from optkit.checks import check_method
+from optkit.formulations.allocate.env import OnlineEnv, Request
+from optkit.heuristics.allocate import random_baseline
+from optkit.learners.allocate import perfect, placement, runner
+from optkit.learners.allocate.nets import PredictorNet, TrajectoryNet
+from optkit.learners.allocate.observe import EpisodeHistory, displacement_index, shift_area
+from optkit.learners.replay import ReplayMemory
+
+FAMILY = "allocate"
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One temporary checkpoint cache for the module (training results are shared between its tests)."""
+    path = tmp_path_factory.mktemp("optkit-cache")
+    old = os.environ.get("OPTKIT_CACHE")
+    os.environ["OPTKIT_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("OPTKIT_CACHE")
+    else:
+        os.environ["OPTKIT_CACHE"] = old
+
+
+@functools.lru_cache(maxsize=None)
+def make(preset: str, seed: int = 0):
+    return optkit.make_instance(FAMILY, preset, seed)
+
+
+# ---------------------------------------------------------------------------------------------- §7.2.5 mask
+def _request(r, funcs, demand, latency=80.0):
+    return Request(r=r, ue=r, service=0, funcs=tuple(funcs), demand=tuple(demand), entry=0, duration=2, slots=3,
+                   bw=2.0, latency=latency)
+
+
+def _hand_built():
+    """F = 3 functions, N = 3 nodes. r0 needs f0 (10) and f1 (20); r1 needs f0 (15). r0 reaches nodes 0, 1;
+    r1 reaches node 1 only. Capacities 30, 12, 50 (node 2 is reached by nobody)."""
+    static = SimpleNamespace(n_functions=3, N=3, cap=np.array([30.0, 12.0, 50.0]), e_node=np.array([12.0, 24.0, 36.0]))
+    reqs = [_request(0, [0, 1], [10.0, 20.0]), _request(1, [0], [15.0])]
+    reach = {0: np.array([True, True, False]), 1: np.array([False, True, False])}
+    return placement.PlacementProblem(static, reqs, reach, alpha=0.001)
+
+
+def test_placement_mask_rules_on_a_hand_built_state():
+    p = _hand_built()
+    assert p.n_actions == 10 and p.stop == 9
+    valid = p.mask().reshape(-1)
+    # f0: need 25, open pairs (r0, 10) and (r1, 15) -> smallest 10; reachable nodes {0, 1}; node 1 has 12 >= 10
+    assert valid[0 * 3 + 0] and valid[0 * 3 + 1] and not valid[0 * 3 + 2]          # node 2 unreachable
+    # f1: only r0 (20): node 0 (30) ok, node 1 (12 < 20) fails the capacity rule, node 2 unreachable
+    assert valid[1 * 3 + 0] and not valid[1 * 3 + 1] and not valid[1 * 3 + 2]
+    assert not valid[2 * 3:3 * 3].any()                                              # f2 is not requested
+    assert valid[p.stop]                                                             # STOP always valid
+    obs = p.obs()
+    assert obs.shape == (2 * 3 + 4 * 3 + 3 * 3,) and obs.dtype == np.float32
+    assert obs[:3].tolist() == pytest.approx([0.25, 0.2, 0.0])                       # requested / 100
+    assert obs[3 + 3 + 3 * 3:3 + 3 + 4 * 3].tolist() == pytest.approx([0.3, 0.45, 0.0])   # reachable demand
+
+
+def test_placement_deploy_preassigns_in_decreasing_demand():
+    p = _hand_built()
+    reward = p.deploy(0 * 3 + 1)                        # f0 on node 1 (rem 12): r1 (15) does not fit, r0 (10) does
+    assert reward == pytest.approx(-0.001 * 24.0)
+    assert p.assigned == {(0, 0)} and p.rem[1] == pytest.approx(2.0) and p.need[0] == pytest.approx(15.0)
+    valid = p.mask()
+    assert not valid[0 * 3 + 1]                         # already deployed
+    assert not valid[0 * 3 + 0]                         # remaining open pair r1 does not reach node 0
+    p.deploy(1 * 3 + 0)                                 # f1 on node 0 -> r0's f1 assigned
+    assert p.need[1] == pytest.approx(0.0) and not p.mask()[1 * 3:2 * 3].any()
+    assert p.placement() == {(0, 1), (1, 0)}
+
+
+def test_sequence_ends_when_nothing_is_valid_and_unmasked_invalid_actions_cost_one():
+    p = _hand_built()
+    steps = placement.run_sequence(p, lambda obs, mask: 2 * 3 + 2, use_mask=False, max_steps=4)
+    assert [s.reward for s in steps] == [-1.0] * 4 and p.placement() == set()       # state unchanged
+    p = _hand_built()
+    order = iter([0 * 3 + 1, 1 * 3 + 0, 0 * 3 + 1])
+
+    steps = placement.run_sequence(p, lambda obs, mask: next(order), use_mask=True)
+    # after (f0, n1) and (f1, n0) only r1's f0 is open: node 1 has 2 left < 15, node 0 is unreachable -> ends
+    assert [s.action for s in steps] == [1, 3]
+    p = placement.PlacementProblem(p.static, [], {}, 0.001)
+    steps = placement.run_sequence(p, lambda obs, mask: 0, use_mask=True)
+    assert [s.action for s in steps] == [p.stop]         # no valid deploy at all: STOP is recorded
+
+
+def test_placement_chain_discounts_and_next_masks():
+    mem = ReplayMemory.transitions(20, (2,), 3, seed=0)
+    chain = placement.PlacementChain(mem, 0.8, 3, use_mask=True)
+    mk = lambda *m: np.array(m, dtype=bool)                                          # noqa: E731
+    frame0 = [placement.Step(np.array([0, 0], np.float32), mk(1, 1, 1), 0, -0.1),
+              placement.Step(np.array([1, 0], np.float32), mk(0, 1, 1), 2, 0.0)]
+    frame1 = [placement.Step(np.array([2, 0], np.float32), mk(1, 0, 1), 1, -0.2)]
+    chain.add_frame(frame0, 5.0)
+    chain.add_frame(frame1, 1.0)
+    chain.close()
+    d = {k: v[: len(mem)] for k, v in mem.data.items()}
+    assert d["discount"].tolist() == pytest.approx([1.0, 0.8, 0.0])
+    assert d["reward"].tolist() == pytest.approx([-0.1, 5.0, 0.8])
+    assert d["next_obs"][1].tolist() == [2, 0] and d["next_mask"][1].tolist() == [True, False, True]
+
+
+# ---------------------------------------------------------------------------------------------- observations
+def test_predictor_and_trajectory_observation_shapes():
+    inst = make("tiny")
+    static = OnlineEnv(inst).static
+    hist = EpisodeHistory(static)
+    H, U = static.H, static.n_ues
+    ig = hist.ig_obs(-1)
+    assert ig.shape == (U, (H + 1) * (2 * 25 + 10)) and ig.dtype == np.float32
+    first = ig[:, :60]                                   # frame -H-1 is before the history: zero padded
+    assert not first.any()
+    tp = hist.tp_obs(-1, np.full(static.A, 50.0))
+    assert tp.shape == (H + 1, 2 + static.n_uav, 3, 3)
+    assert tp[-1, -1].tolist() == [[0.5] * 3] * 3 and tp[:-1, -1].sum() == 0        # D̃ only at h = t
+    assert tp[0].sum() == 0 and tp[1, 1:1 + static.n_uav].sum() == static.n_uav     # UAV one-hots in history
+    with torch.no_grad():
+        q_ig = PredictorNet(H + 1)(torch.from_numpy(ig))
+        q_tp = TrajectoryNet(static.n_uav, (3, 3), H + 1)(torch.from_numpy(tp)[None])
+    assert q_ig.shape == (U, 11) and q_tp.shape == (1, static.n_uav, 9)
+
+
+def test_displacement_and_shift_round_trip():
+    before = np.array([4, 4, 0, 8, 4])
+    after = np.array([5, 0, 1, 8, -1])
+    idx = displacement_index(before, after, 3)
+    assert idx.tolist() == [5, 0, 5, 4, -1]
+    assert shift_area(before[:4], idx[:4], 3, 3).tolist() == after[:4].tolist()
+    assert shift_area(np.array([0]), np.array([0]), 3, 3).tolist() == [0]          # clipped at the corner
+
+
+# ---------------------------------------------------------------------------------------------- training
+@pytest.mark.slow
+def test_perfect_smoke_beats_random_on_tiny(cache_dir):
+    seeds = range(5)
+    ours, rand = [], []
+    for s in seeds:
+        inst = make("tiny", s)
+        sol = perfect.solve(inst, seed=0, budget="smoke")
+        m = optkit.evaluate(inst, sol).metrics
+        assert m["viol_collision"] == 0 and m["viol_capacity"] == 0
+        ours.append(m["objective"])
+        rand.append(optkit.evaluate(inst, random_baseline.solve(inst)).metrics["objective"])
+    assert np.mean(ours) > np.mean(rand), (ours, rand)
+    info = sol.info
+    assert info["budget"] == "smoke" and info["episodes"] == len(info["curve"]) > 0
+    assert {"episode", "return", "r_hl", "r_tp"} <= set(info["curve"][0])
+    assert info["cache_hit"] and info["train_s"] > 0 and info["checkpoint"].startswith(str(cache_dir))
+
+
+@pytest.mark.slow
+def test_second_call_hits_the_cache_and_train_reports_it(cache_dir, monkeypatch):
+    inst = make("tiny", 1)
+    first = perfect.solve(inst, seed=0, budget="check")
+    monkeypatch.setattr(runner, "_fit", lambda *a: lambda *b: pytest.fail("training repeated on a cache hit"))
+    second = perfect.solve(inst, seed=0, budget="check")
+    assert second.info["cache_hit"] and second.info["train_s"] == first.info["train_s"]
+    assert second.info["checkpoint"] == first.info["checkpoint"]
+    out = perfect.train(FAMILY, "tiny", seed=0, budget="check", out=str(cache_dir / "copy.pt"), progress=False)
+    assert out["cache_hit"] and out["path"].endswith("copy.pt") and out["episodes"] == first.info["episodes"]
+    third = perfect.solve(inst, seed=0, budget="check", checkpoint=out["path"])
+    assert optkit.api.registry.family_api(FAMILY).decisions_to_jsonable(third.decisions) == \
+        optkit.api.registry.family_api(FAMILY).decisions_to_jsonable(first.decisions)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["perfect", "perfect-literal-mac", "perfect-nopred"])
+def test_contract_suite(cache_dir, method):
+    assert "deterministic under a fixed seed" in check_method(FAMILY, method, budget="check")
+
+
+def test_literal_mac_and_nopred_resolve_their_variant_flags():
+    from optkit.learners import harness
+
+    base = harness.load_config(FAMILY, "perfect", "smoke")
+    literal = harness.load_config(FAMILY, "perfect-literal-mac", "smoke")
+    nopred = harness.load_config(FAMILY, "perfect-nopred", "smoke", lr=0.01, batch_size=8)
+    assert base["hedge"] and base["predictor"] and not literal["hedge"] and not nopred["predictor"]
+    assert nopred["lr"] == 0.01 and nopred["batch_size"] == 8 and literal["episodes"] == base["episodes"]
+    assert harness.load_config(FAMILY, "perfect", "paper")["eps_decrement_tp"] == 0.00005
+    assert harness.load_config(FAMILY, "perfect", "paper")["episodes"] == 3000
+
+
+def test_learner_config_is_not_a_scenario():
+    from optkit.scenarios import scenario_ids
+
+    assert "_learners" not in scenario_ids(FAMILY) and "small" in scenario_ids(FAMILY)
+
+
+def test_model_for_another_preset_is_rejected(cache_dir):
+    from optkit.errors import InputError
+
+    trained = perfect.train(FAMILY, "tiny", seed=0, budget="check", progress=False)
+    with pytest.raises(InputError, match="sizes"):
+        perfect.solve(make("small"), budget="check", checkpoint=trained["path"])
