@@ -176,7 +176,8 @@ def _ok_rows(res: Results):
 
 def _group_rows(res: Results, scenario: str, point: str, method: str, config: str, ok_only: bool = True):
     df = _ok_rows(res) if ok_only else res.df
-    return df[(df["scenario"] == scenario) & (df["point"] == point) & (df["method"] == method) & (df["config"] == config)]
+    keep = (df["scenario"] == scenario) & (df["point"] == point) & (df["method"] == method) & (df["config"] == config)
+    return df[keep]
 
 
 def _expected(res: Results, scenario: str, point: str, method: str, config: str) -> int:
@@ -514,7 +515,8 @@ def sweep_figure(res: Results, figs: Figures, scenario: str) -> None:
     rows_of_legend = math.ceil(len(labels) / 6)
     top = 0.92 - 0.06 * (rows_of_legend - 1)
     fig.suptitle(f"{scenario}: mean over seeds, band ±1 std", y=0.99)
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, 0.955), frameon=False)
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, 0.955),
+               frameon=False)
     fig.tight_layout(rect=(0, 0, 1, top))
     figs.save(fig, name, f"{scenario}: {', '.join(res.labels.get(m, m) for m in panels)} against {xlabel}; "
                          "one line per method, mean over seeds with a ±1 standard-deviation band.")
@@ -624,7 +626,8 @@ def heat_figure(res: Results, figs: Figures, scenario: str) -> None:
         if np.isfinite(matrix).any():
             panels.append((metric, matrix))
     if not panels:
-        return figs.skip(name, f"no finite values of {', '.join(res.heat_metrics) or 'any heat metric'} in '{scenario}'")
+        wanted = ", ".join(res.heat_metrics) or "any heat metric"
+        return figs.skip(name, f"no finite values of {wanted} in '{scenario}'")
     _, ticks, xlabel, _ = _x_axis(res, scenario)
     width = max(4.5, 1.0 + 0.9 * len(ticks))
     fig = Figure(figsize=(width * len(panels), 0.9 + 0.55 * len(series) + 1.2))
@@ -806,7 +809,8 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
                      "mean over method seeds ± 1 std")
         fig.tight_layout()
         figs.save(fig, name, f"{method}: training curves ({', '.join(columns)}) per configuration; moving average "
-                             f"over {window_text} episode(s) (1 % of the episodes), mean over method seeds with a ±1 std band.")
+                             f"over {window_text} episode(s) (1 % of the episodes), mean over method seeds with a "
+                             "±1 std band.")
 
 
 # ----------------------------------------------------------------------------------------------- entry point

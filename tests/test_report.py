@@ -261,8 +261,8 @@ def test_real_run_on_tiny(tmp_path):
     report = path.read_text()
     df = bench.results_frame(bench.read_rows(tmp_path), "allocate", {"tiny": [["", ""]]})
     values = df["acc_pct"].tolist()
-    assert f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.4g}" in table_row(report, "### Scenario `tiny`",
-                                                                                            "random")
+    cells = table_row(report, "### Scenario `tiny`", "random")
+    assert f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.4g}" in cells
     assert_png(tmp_path / "figures" / "convergence-perfect.png")
     assert_png(tmp_path / "figures" / "heat-tiny.png")
 
