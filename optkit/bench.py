@@ -77,15 +77,17 @@ class Sweep:
     time_limit: float | None
     experiment: str | None = None
     points: dict = field(default_factory=dict)     # scenario -> [(label, sweep name)]
+    configured: list = field(default_factory=list) # methods that run every config (others run their defaults)
 
     def identity(self) -> dict:
         return asdict(self)
 
     def cells(self) -> list[Cell]:
-        configs = [c["label"] for c in self.configs] or [""]
+        labels = [c["label"] for c in self.configs]
         return [Cell(self.family, sc, label, seed, m, cfg, ms)
                 for sc in self.scenarios for label, _ in self.points[sc] for seed in self.seeds
-                for m in self.methods for cfg in configs for ms in self.method_seeds]
+                for m in self.methods for cfg in (labels if m in self.configured else [""])
+                for ms in self.method_seeds]
 
 
 def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, method_seeds="0", configs=(),
@@ -112,14 +114,15 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
     labels = [c.get("label", "") for c in configs]
     if len(set(labels)) != len(labels) or "" in labels:
         raise InputError("configs: every configuration needs a distinct non-empty label")
-    for spec in specs:
-        accepted = inspect.signature(spec.load()).parameters
-        for cfg in configs:
-            for key in cfg:
-                if key != "label" and key not in accepted:
-                    raise InputError(f"configs: method '{spec.id}' does not take option '{key}' ({cfg['label']})")
+    # A configuration applies to the methods that take all its options; the others (the reference among them)
+    # run once with their defaults. An option no method takes is a typo.
+    keys = {k for c in configs for k in c if k != "label"}
+    configured = [spec.id for spec in specs if keys and keys <= set(inspect.signature(spec.load()).parameters)]
+    if configs and not configured:
+        raise InputError(f"configs: no method of {', '.join(s.id for s in specs)} takes all of "
+                         f"{', '.join(sorted(keys))}")
     return Sweep(fam.id, list(scenarios), [s.id for s in specs], configs, parse_seeds(seeds),
-                 parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points_of)
+                 parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points_of, configured)
 
 
 # ----------------------------------------------------------------------------------------------- one cell

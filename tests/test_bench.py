@@ -227,9 +227,21 @@ def test_experiment_budgets_override_the_paper_table():
     assert {sc: [p for p, _ in pts] for sc, pts in sweep.points.items()} == heat.points
 
 
-def test_configs_must_be_options_the_method_takes():
-    with pytest.raises(InputError, match="does not take option 'lr'"):
+def test_configs_must_be_options_some_method_takes():
+    with pytest.raises(InputError, match="no method of random takes all of lr"):
         make_sweep("allocate", ["tiny"], "random", "0", configs=[{"label": "lr=1", "lr": 1.0}])
+
+
+def test_configs_apply_to_the_methods_that_take_them(register_fake_method):
+    from optkit.heuristics.allocate.random_baseline import solve as random_solve
+
+    def tunable(inst, *, seed=0, time_limit=None, lr=0.001):
+        return random_solve(inst, seed=seed)
+
+    register_fake_method(tunable, "tunable")
+    sweep = make_sweep("allocate", ["tiny"], "tunable,random", "0",
+                       configs=[{"label": "lr=1", "lr": 1.0}, {"label": "lr=2", "lr": 2.0}])
+    assert [(c.method, c.config) for c in sweep.cells()] == [("tunable", "lr=1"), ("tunable", "lr=2"), ("random", "")]
 
 
 def _row(method, seed, objective, efficiency, accepted=1.0, status="feasible", bound=None, gap=None):
