@@ -126,7 +126,7 @@ class Perfect:
     # ---------------------------------------------------------------------------------------------- episode
     def episode(self, inst, *, train: bool, high_level: bool = False):
         """One episode through the online environment. Returns (env, record of reward sums)."""
-        cfg, rng = self.cfg, self.rng
+        cfg = self.cfg
         env = OnlineEnv(inst)
         static = env.static
         alpha, gamma = float(static.alpha), float(cfg["gamma"])
