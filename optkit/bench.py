@@ -24,7 +24,7 @@ from optkit import __version__, registry
 from optkit.errors import InputError
 from optkit.scenarios import load_scenario
 
-BUDGETS = ("smoke", "quick", "paper")
+BUDGETS = ("check", "smoke", "quick", "paper")   # learner training budgets (datasets/<family>/_learners.toml)
 EXECUTORS = ("local", "dask")
 MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
 TABLE_REFRESH_S = 10.0

@@ -52,8 +52,8 @@ def _finite_or_nan(x) -> bool:
     return isinstance(x, float) and (math.isfinite(x) or math.isnan(x))
 
 
-def check_method(family: str, name: str, seed: int = 0, time_limit: float = 60.0, budget: str = "smoke") -> list[str]:
-    """Contracts of one method on the family's test preset. Learners train at `budget` (default the smallest);
+def check_method(family: str, name: str, seed: int = 0, time_limit: float = 60.0, budget: str = "check") -> list[str]:
+    """Contracts of one method on the family's test preset. Learners train at `budget` (default `check`, a few episodes: contracts, not learning);
     their checkpoint is cached, so the second (determinism) run reuses it."""
     fam = registry.get_family(family)
     spec = registry.get_method(fam.id, name)

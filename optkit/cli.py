@@ -223,7 +223,7 @@ def bench_command(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="cells run in parallel (one thread each)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="per-cell solver limit, s"),
     budget: Optional[str] = typer.Option(None, "--budget", help="learner budget and experiment size: "
-                                         + "|".join(("smoke", "quick", "paper")) + " (default quick)"),
+                                         + "|".join(("check", "smoke", "quick", "paper")) + " (default quick)"),
     executor: str = typer.Option("local", "--executor", help="local (process pool) or dask"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (with --executor dask)"),
     resume: bool = typer.Option(False, "--resume", help="continue the sweep stored in --out (options may be omitted)"),
@@ -291,7 +291,7 @@ def train_command(
     scenario: Optional[str] = SCENARIO_OPTION,
     point: Optional[str] = POINT_OPTION,
     seed: int = typer.Option(0, "--seed", min=0, help="training seed (the method seed of bench rows)"),
-    budget: str = typer.Option("quick", "--budget", help="smoke|quick|paper"),
+    budget: str = typer.Option("quick", "--budget", help="check|smoke|quick|paper"),
     output: Optional[Path] = typer.Option(None, "-o", "--output",
                                           help="also copy the checkpoint here (it is cached in any case)"),
 ) -> None:

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from optkit.errors import OptkitError
 from optkit.formulations.allocate.env import OnlineEnv
 from optkit.formulations.allocate.record import ServiceEntry
-from optkit.heuristics.allocate.common import (CAP_TOL, ChannelEstimate, RouteTable, poa_rule,
+from optkit.formulations.allocate.online import (CAP_TOL, ChannelEstimate, RouteTable, poa_rule,
                                                reactive_area_weights, rsu_areas)
 from optkit.solution import Solution, Status
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from optkit.formulations.allocate.env import OnlineEnv
-from optkit.heuristics.allocate.common import (SuccessRate, hungarian_blocks, hungarian_uav_areas, poa_rule,
+from optkit.formulations.allocate.online import (SuccessRate, hungarian_blocks, hungarian_uav_areas, poa_rule,
                                                reactive_area_weights, route_requests)
 from optkit.learners import harness
 from optkit.learners.allocate import placement, runner

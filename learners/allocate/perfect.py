@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from optkit.formulations.allocate.env import OnlineEnv
-from optkit.heuristics.allocate.common import (ChannelEstimate, algorithm3, demand_grid, poa_rule,
+from optkit.formulations.allocate.online import (ChannelEstimate, algorithm3, demand_grid, poa_rule,
                                                route_requests)
 from optkit.learners import harness
 from optkit.learners.allocate import nets, observe, placement, runner

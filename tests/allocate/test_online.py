@@ -15,8 +15,8 @@ import optkit
 from optkit.formulations.allocate import physics
 from optkit.formulations.allocate.env import Feedback, FrameInfo, OnlineEnv, Request
 from optkit.formulations.allocate.network import frame_graph, node_areas
-from optkit.heuristics.allocate import common
-from optkit.heuristics.allocate.common import (ChannelEstimate, SuccessRate, algorithm3, demand_grid,
+from optkit.formulations.allocate import online as common
+from optkit.formulations.allocate.online import (ChannelEstimate, SuccessRate, algorithm3, demand_grid,
                                                hungarian_blocks, hungarian_uav_areas, poa_rule, priority_key,
                                                reactive_area_weights, route_requests)
 
