@@ -16,7 +16,7 @@ from optkit.formulations.allocate.evaluator import evaluate
 from optkit.formulations.allocate.network import frame_graph, node_areas
 from optkit.formulations.allocate.env import FrameInfo, Request
 from optkit.heuristics.allocate import random_baseline, sca
-from optkit.heuristics.allocate.common import RouteTable, poa_rule
+from optkit.formulations.allocate.online import RouteTable, poa_rule
 
 
 @functools.lru_cache(maxsize=None)
