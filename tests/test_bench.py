@@ -309,3 +309,25 @@ def test_dask_executor_on_a_loopback_cluster_gives_the_same_rows(tmp_path):
         remote = run_sweep(random_sweep(), tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
                            progress=False)
     assert comparable(local).equals(comparable(remote))
+
+
+@pytest.mark.slow
+def test_every_method_through_runner_and_report(tmp_path):
+    """End to end: all registered allocate methods (learners at the `check` budget) on one tiny instance, then the
+    report; every cell finishes without error and the learners report their training time."""
+    from optkit import registry
+    from optkit.report import write_report
+
+    methods = ",".join(m.id for m in registry.methods("allocate"))
+    sweep = make_sweep("allocate", ["tiny"], methods, "2", budget="check", time_limit=10)
+    df = run_sweep(sweep, tmp_path / "run", jobs=2, progress=False)
+    assert len(df) == len(registry.methods("allocate"))
+    assert not (df["status"] == "error").any(), df[df["status"] == "error"][["method", "message"]].to_string()
+    learners = df[df["method"].isin([m.id for m in registry.methods("allocate") if m.kind == "learner"])]
+    assert len(learners) >= 2 and (learners["train_s"] > 0).all()
+    assert (df["viol_collision"] == 0).all()
+    ref = df[df["method"] == "allocate"].iloc[0]
+    assert ref["status"] in ("optimal", "time_limit")
+    report = write_report(tmp_path / "run")
+    assert "perfect" in report.read_text()
+    assert list((tmp_path / "run" / "curves").glob("perfect__*.csv"))
