@@ -87,12 +87,14 @@ def test_optimum_equals_brute_force_over_uav_trajectories(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_formulation_variants_agree(seed):
-    """Compact big-M movement, the literal spec rows (no tightening) and the full route set give the same optimum
-    as the default model; the literal per-instance capacity (§5.3) can only be stricter."""
+    """Compact big-M movement, the literal spec rows (no tightening), the host-set rows and the full route set give
+    the same optimum as the default model; the literal per-instance capacity (§5.3) can only be stricter."""
     inst = micro(seed)
     base = optimum(inst).objective
     assert optimum(inst, movement="compact").objective == pytest.approx(base, abs=1e-6)
     assert optimum(inst, tighten=False).objective == pytest.approx(base, abs=1e-6)
+    assert optimum(inst, host_sets=True).objective == pytest.approx(base, abs=1e-6)
+    assert optimum(inst, tighten=False, host_sets=True).objective == pytest.approx(base, abs=1e-6)
     assert optimum(inst, route_set="all").objective >= base - 1e-6
     assert optimum(inst, capacity_mode="instance_load").objective <= base + 1e-6
 
@@ -205,6 +207,27 @@ def test_lp_bound_export_and_statuses(tmp_path):
     timed = milp.solve(optkit.make_instance("allocate", "small", 2), time_limit=1)
     assert timed.status == Status.TIME_LIMIT
     assert timed.info["termination"] == "maxTimeLimit"
+
+
+def test_host_set_rows_hold_at_integer_points():
+    """The host-set rows (add_host_sets) are valid inequalities: the optimum of the model without them satisfies
+    every one of them, while the rows cut the LP relaxation (the LP bound does not grow)."""
+    import pyomo.environ as pyo
+
+    inst = micro(3)
+    data = milp.build_data(inst)
+    model = milp.build_model(inst, data)
+    assert solve_model(model, rel_gap=1e-9).status == Status.OPTIMAL
+    milp.add_host_sets(model, inst, data)
+    for row in model.host_set.values():
+        assert min(row.lslack(), row.uslack()) >= -1e-6
+    base = milp.build_model(inst, data)
+    tight = milp.build_model(inst, dataclasses.replace(data, host_sets=True))
+    bounds = []
+    for m in (base, tight):
+        pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+        bounds.append(solve_model(m).objective)
+    assert bounds[1] <= bounds[0] + 1e-7
 
 
 def test_bad_options_are_input_errors():
