@@ -73,7 +73,8 @@ class HaDDQN:
             channels = hungarian_blocks(static, info, poa, rate.rate)
             with_blocks = {r for r, _ in channels}
             rc = [q for q in info.active if q.r in with_blocks]
-            problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha)
+            problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha,
+                                                 placement.route_sets(static, info, poa, rc))
             steps = placement.run_sequence(problem, lambda o, m: self._choice(o, m, train), use_mask=False,
                                            max_steps=max_steps, invalid_reward=float(cfg["invalid_reward"]))
             deployed = problem.placement()

@@ -155,7 +155,8 @@ class Perfect:
             channels = algorithm3(static, info, poa, estimate.q, hedge=cfg["hedge"], beta=cfg["beta_hedge"])
             with_blocks = {r for r, _ in channels}
             rc = [q for q in info.active if q.r in with_blocks]
-            problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha)
+            problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha,
+                                                 placement.route_sets(static, info, poa, rc))
             steps = placement.run_sequence(problem, lambda o, m: self._pl_choice(o, m, train), use_mask=True)
             deployed = problem.placement()
             service = route_requests(static, info, poa, rc, deployed)

@@ -33,6 +33,24 @@ def reachability(static, info, poa: dict, requests) -> dict[int, np.ndarray]:
     return reach
 
 
+def route_sets(static, info, poa: dict, requests) -> dict[int, list[frozenset]]:
+    """r -> node sets of the candidate routes CR(PoA_r, G^t) (§7.0) with D_p <= Ď_r and every link's bandwidth
+    >= Ľ_r: the hosts of r must lie together on one of them for the router to serve r (deviation DV-PL1 of
+    the placement process: pre-assignment and mask use it, see PlacementProblem)."""
+    from optkit.formulations.allocate.online import RouteTable
+
+    table = RouteTable(info.graph)
+    link_cap = np.asarray(static.link_cap, dtype=float)
+    out = {}
+    for q in requests:
+        sets = []
+        for p in table.routes(poa[q.r]):
+            if p.lat <= q.latency and all(link_cap[l] >= q.bw - CAP_TOL for l in p.links):
+                sets.append(frozenset(p.nodes))
+        out[q.r] = sets
+    return out
+
+
 @dataclass
 class PlacementProblem:
     """Dynamic state of the frame's placement sequence. `pairs` lists the (r, f, Ǐ_{r,f}) of Rc_t."""
@@ -41,6 +59,7 @@ class PlacementProblem:
     requests: list                      # Rc_t: Request objects with at least one allocated block
     reach: dict                         # r -> (N,) bool (see `reachability`)
     alpha: float
+    routes: dict | None = None          # r -> node sets of its feasible candidate routes (`route_sets`) or None
     pairs: list = field(default_factory=list)
     assigned: set = field(default_factory=set)     # pre-assigned (r, f)
 
@@ -54,6 +73,7 @@ class PlacementProblem:
         self.reach_demand = np.zeros(self.N)
         self.rem = np.array(s.cap, dtype=float)
         self.deployed = np.zeros((self.F, self.N), dtype=bool)
+        self.hosts: dict[int, set] = {q.r: set() for q in self.requests}    # nodes pre-assigned to r
         for q in self.requests:
             for f, demand in zip(q.funcs, q.demand):
                 self.pairs.append((q.r, int(f), float(demand)))
@@ -72,18 +92,30 @@ class PlacementProblem:
     def _open_pairs(self, f: int) -> list:
         return [p for p in self.pairs if p[1] == f and (p[0], f) not in self.assigned]
 
+    def compatible(self, r: int, n: int) -> bool:
+        """n can host a function of r: reachable within Ď_r (§7.2.5) and, when route sets are given (DV-PL1),
+        some feasible candidate route of r contains n together with every node already pre-assigned to r."""
+        if not self.reach[r][n]:
+            return False
+        if self.routes is None:
+            return True
+        need = self.hosts[r] | {int(n)}
+        return any(need <= nodes for nodes in self.routes[r])
+
     def mask(self) -> np.ndarray:
-        """(F·N + 1,) bool. (f, n) is valid iff need_f > 0, (f, n) not deployed, rem_n >= min Ǐ_{r,f} over the
-        not yet pre-assigned (r, f), and n is reachable from the PoA of at least one of those r. STOP is valid."""
+        """(F·N + 1,) bool. (f, n) is valid iff need_f > 0, (f, n) not deployed, and some not yet pre-assigned
+        (r, f) fits in rem_n and is `compatible` with n (the deploy pre-assigns at least one pair; the spec's
+        separate "rem_n >= min Ǐ" and "reachable by one of them" tests could be met by different pairs, giving
+        a deploy that serves nobody). STOP is valid."""
         valid = np.zeros(self.n_actions, dtype=bool)
         valid[self.stop] = True
         for f in np.flatnonzero(self.need > CAP_TOL):
             open_pairs = self._open_pairs(int(f))
             if not open_pairs:
                 continue
-            smallest = min(p[2] for p in open_pairs)
-            reachable = np.any([self.reach[p[0]] for p in open_pairs], axis=0)
-            ok = ~self.deployed[f] & (self.rem >= smallest - CAP_TOL) & reachable
+            ok = np.zeros(self.N, dtype=bool)
+            for n in np.flatnonzero(~self.deployed[f]):
+                ok[n] = any(self.rem[n] >= d - CAP_TOL and self.compatible(r, n) for r, _, d in open_pairs)
             valid[f * self.N:(f + 1) * self.N] = ok
         return valid
 
@@ -96,8 +128,9 @@ class PlacementProblem:
         f, n = divmod(int(action), self.N)
         self.deployed[f, n] = True
         for r, _, demand in self._open_pairs(f):
-            if self.reach[r][n] and self.rem[n] >= demand - CAP_TOL:
+            if self.rem[n] >= demand - CAP_TOL and self.compatible(r, n):
                 self.assigned.add((r, f))
+                self.hosts[r].add(int(n))
                 self.rem[n] -= demand
                 self.need[f] = max(0.0, self.need[f] - demand)
         return -self.alpha * float(self.static.e_node[n])

@@ -84,6 +84,35 @@ def test_placement_deploy_preassigns_in_decreasing_demand():
     assert p.placement() == {(0, 1), (1, 0)}
 
 
+def test_preassignment_keeps_a_request_on_one_feasible_route():
+    """DV-PL1: the hosts pre-assigned to a request must lie together on one of its feasible candidate routes,
+    otherwise the router cannot serve it (nodes 1 and 2 are each reachable but on no common route)."""
+    static = SimpleNamespace(n_functions=2, N=3, cap=np.array([50.0, 50.0, 50.0]), e_node=np.array([12.0, 12.0, 12.0]))
+    reqs = [_request(0, [0, 1], [10.0, 10.0])]
+    routes = {0: [frozenset({0}), frozenset({0, 1}), frozenset({0, 2})]}
+    p = placement.PlacementProblem(static, reqs, {0: np.array([True, True, True])}, 0.001, routes)
+    p.deploy(0 * 3 + 1)                                 # f0 on node 1
+    assert p.hosts[0] == {1}
+    valid = p.mask()
+    assert valid[1 * 3 + 0] and valid[1 * 3 + 1] and not valid[1 * 3 + 2]      # f1 on node 2: no common route
+    p.deploy(1 * 3 + 0)
+    assert p.assigned == {(0, 0), (0, 1)} and p.hosts[0] == {0, 1}
+
+
+def test_route_sets_filter_latency_and_bandwidth():
+    inst = make("small")
+    env = OnlineEnv(inst)
+    env.commit_uav_areas(0, env.initial_uav_area)
+    info = env.start_frame(0)
+    from optkit.formulations.allocate.online import poa_rule
+    poa = poa_rule(env.static, info)
+    reqs = [q for q in info.active if q.r in poa]
+    sets = placement.route_sets(env.static, info, poa, reqs)
+    for q in reqs:
+        assert frozenset({poa[q.r]}) in sets[q.r]                       # the trivial route is always feasible
+        assert all(poa[q.r] in nodes for nodes in sets[q.r])
+
+
 def test_sequence_ends_when_nothing_is_valid_and_unmasked_invalid_actions_cost_one():
     p = _hand_built()
     steps = placement.run_sequence(p, lambda obs, mask: 2 * 3 + 2, use_mask=False, max_steps=4)
