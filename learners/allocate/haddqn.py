@@ -59,11 +59,12 @@ class HaDDQN:
         env = OnlineEnv(inst)
         static = env.static
         alpha = float(static.alpha)
-        chain = placement.PlacementChain(self.pl.memory, cfg["gamma"], self.n_actions, use_mask=False)
+        chain = placement.PlacementChain(self.pl.memory, cfg["gamma"], self.n_actions, use_mask=False,
+                                         inner_discount=cfg["gamma"] if cfg.get("discount_every_step") else 1.0)
         rate = SuccessRate()
         area = env.initial_uav_area
         prev_info, failed = None, frozenset()
-        sums = {"return": 0.0, "r_pl": 0.0}
+        sums = {"return": 0.0, "r_pl": 0.0, "pl_steps": 0}
         max_steps = int(cfg["max_steps_factor"]) * int(static.n_functions)
         for t in range(static.T):
             area = hungarian_uav_areas(static, area, reactive_area_weights(static, prev_info, failed))   # end of t-1
@@ -88,11 +89,13 @@ class HaDDQN:
                 chain.add_frame(steps, r_pl + alpha * energy["e_node"])
                 for _ in range(len(steps)):        # one gradient step per stored transition (D13)
                     self.pl.train_step()
+            sums["pl_steps"] += len(steps)
             sums["return"] += r_pl
             sums["r_pl"] += r_pl
             prev_info = info
         if train:
             chain.close()
+        sums["eps_pl"] = self.eps.value
         return env, sums
 
 

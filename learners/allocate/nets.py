@@ -19,9 +19,9 @@ class TrajectoryNet(nn.Module):
     -> Conv(k3,s2,p1) 64 -> tanh -> MaxPool(2, ceil) -> flatten; LSTM(128) over the steps; FC 256-128-64 tanh.
     """
 
-    def __init__(self, n_uav: int, grid: tuple[int, int], n_steps: int):
+    def __init__(self, n_uav: int, grid: tuple[int, int], n_steps: int, extra_channels: int = 0):
         super().__init__()
-        c_in = 2 + int(n_uav)
+        c_in = 2 + int(n_uav) + int(extra_channels)          # extra: the RSU channel of DV-TP1
         self.cnn = nn.Sequential(
             nn.Conv2d(c_in, 32, kernel_size=3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, ceil_mode=True),
             nn.Conv2d(32, 64, kernel_size=3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, ceil_mode=True),

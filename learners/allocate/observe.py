@@ -58,11 +58,14 @@ class EpisodeHistory:
                 if r not in self.failed and q.entry <= t - 1 and t in q.frames]
 
     # ---------------------------------------------------------------------------------------------- O_TP
-    def tp_obs(self, t: int, predicted: np.ndarray) -> np.ndarray:
-        """O_TP^t, (H+1, 2+N_u, g_r, g_c) float32: dem^h/100, UAV one-hots of frame h, and D̃^{t+1}/100 at h = t
-        (`predicted`, (A,)); frames h = t-H..t, zero before the stored history."""
+    def tp_obs(self, t: int, predicted: np.ndarray, rsu_channel: bool = False) -> np.ndarray:
+        """O_TP^t, (H+1, 2+N_u[+1], g_r, g_c) float32: dem^h/100, UAV one-hots of frame h, D̃^{t+1}/100 at h = t
+        (`predicted`, (A,)); frames h = t-H..t, zero before the stored history. rsu_channel (deviation DV-TP1)
+        appends the static RSU indicator rsu_a at every step: the RSU areas change from instance to instance, and
+        R_TP counts RSU coverage, so without it the planner cannot tell which areas a UAV would add."""
         s = self.static
-        out = np.zeros((self.H + 1, 2 + s.n_uav, s.A), dtype=np.float32)
+        n_ch = 2 + s.n_uav + int(rsu_channel)
+        out = np.zeros((self.H + 1, n_ch, s.A), dtype=np.float32)
         for k, h in enumerate(range(t - self.H, t + 1)):
             row = h + self.H
             if row < 0:
@@ -70,8 +73,10 @@ class EpisodeHistory:
             out[k, 0] = self.demand[row] / 100.0
             for j, a in enumerate(self.uav_area[row]):
                 out[k, 1 + j, a] = 1.0
-        out[-1, -1] = np.asarray(predicted) / 100.0
-        return out.reshape(self.H + 1, 2 + s.n_uav, self.rows, self.cols)
+        out[-1, 1 + s.n_uav] = np.asarray(predicted) / 100.0
+        if rsu_channel:
+            out[:, -1, np.asarray(s.node_area[s.n_core:s.n_core + s.n_rsu], dtype=np.int64)] = 1.0
+        return out.reshape(self.H + 1, n_ch, self.rows, self.cols)
 
     # ---------------------------------------------------------------------------------------------- o_IG
     def ig_obs(self, t: int) -> np.ndarray:

@@ -60,8 +60,10 @@ class Perfect:
             return int(rng.integers(2 ** 31))
 
         n_branch = max(1, d["n_uav"])
-        self.tp = agent(TrajectoryNet(d["n_uav"], (rows, cols), self.steps),
-                        ReplayMemory.transitions(config["replay_tp"], (self.steps, 2 + d["n_uav"], rows, cols), self.A,
+        self.rsu_channel = bool(config.get("tp_rsu_channel", False))
+        n_ch = 2 + d["n_uav"] + int(self.rsu_channel)
+        self.tp = agent(TrajectoryNet(d["n_uav"], (rows, cols), self.steps, int(self.rsu_channel)),
+                        ReplayMemory.transitions(config["replay_tp"], (self.steps, n_ch, rows, cols), self.A,
                                                  action_shape=(n_branch,), seed=seed()))
         self.pl = agent(MLPQNet(self.n_pl_obs, self.n_pl_actions, hidden=tuple(config["pl_hidden"]), dueling=True),
                         ReplayMemory.transitions(config["replay_pl"], (self.n_pl_obs,), self.n_pl_actions, seed=seed()))
@@ -136,11 +138,11 @@ class Perfect:
         all_areas = np.ones((max(1, static.n_uav), self.A), dtype=bool)
         prev_area = env.initial_uav_area
         tp_pending = None                               # (O_TP^{t-1}, S^t, reward) awaiting O_TP^t
-        sums = {"return": 0.0, "r_hl": 0.0, "r_tp": 0.0, "r_mac": 0.0, "r_pl": 0.0}
+        sums = {"return": 0.0, "r_hl": 0.0, "r_tp": 0.0, "r_mac": 0.0, "r_pl": 0.0, "pl_steps": 0}
         for t in range(static.T):
             # slow decision (end of frame t-1)
             pred, ig_pending = self.predict(hist, t, explore=train)
-            obs_tp = hist.tp_obs(t - 1, pred)
+            obs_tp = hist.tp_obs(t - 1, pred, self.rsu_channel)
             if train and tp_pending is not None:
                 self.tp.memory.add(obs=tp_pending[0], action=tp_pending[1], reward=tp_pending[2], next_obs=obs_tp,
                                    discount=gamma, next_mask=all_areas)
@@ -175,12 +177,14 @@ class Perfect:
             for key, value in (("return", tp_reward), ("r_hl", rw.hl), ("r_tp", rw.tp), ("r_mac", rw.mac),
                                ("r_pl", rw.pl)):
                 sums[key] += value
+            sums["pl_steps"] += len(steps)
             prev_area = area
         if train:                                       # last TP transition with discount 0
             self.tp.memory.add(obs=tp_pending[0], action=tp_pending[1], reward=tp_pending[2],
                                next_obs=tp_pending[0], discount=0.0, next_mask=all_areas)
             self.tp.train_step()
             chain.close()
+        sums.update({f"eps_{k}": self.eps[k].value for k in ("tp", "pl")})
         return env, sums
 
     def _uav_areas(self, obs_tp, train: bool, current) -> np.ndarray:

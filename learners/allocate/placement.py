@@ -178,8 +178,9 @@ class PlacementChain:
     discount 1 between steps of a frame, Γ from the frame's last step to the first step of the next frame,
     0 at the episode end. The last step of a frame waits for the next frame's first observation."""
 
-    def __init__(self, memory, gamma: float, n_actions: int, use_mask: bool):
+    def __init__(self, memory, gamma: float, n_actions: int, use_mask: bool, inner_discount: float = 1.0):
         self.memory, self.gamma, self.n_actions, self.use_mask = memory, float(gamma), int(n_actions), use_mask
+        self.inner = float(inner_discount)   # between steps of one frame: 1 (§7.2.5); haddqn uses Γ (DV-HD2)
         self.pending: Step | None = None
 
     def _mask(self, step: Step) -> np.ndarray:
@@ -191,7 +192,7 @@ class PlacementChain:
         if self.pending is not None:
             self._store(self.pending, steps[0], self.gamma)
         for step, nxt in zip(steps[:-1], steps[1:]):
-            self._store(step, nxt, 1.0)
+            self._store(step, nxt, self.inner)
         last = steps[-1]
         self.pending = Step(last.obs, last.mask, last.action, last.reward + float(terminal_reward))
 

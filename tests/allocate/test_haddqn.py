@@ -45,3 +45,18 @@ def test_haddqn_train_then_cache_hit(cache_dir, monkeypatch):
     monkeypatch.setattr(runner, "_fit", lambda *a: lambda *b: pytest.fail("training repeated on a cache hit"))
     second = haddqn.train(FAMILY, "tiny", seed=3, budget="check", progress=False)
     assert second["cache_hit"] and second["train_s"] == first["train_s"] and second["path"] == first["path"]
+
+
+def test_haddqn_exploration_lasts_a_good_part_of_every_budget():
+    """DV-HD1: the unmasked agent takes up to 2|ℱ| decisions per frame; ε' must not exhaust exploration in the
+    first few episodes (it did with perfect's per-decision ε': floor after ~13 quick episodes)."""
+    from optkit.learners import harness
+
+    for budget, preset in (("smoke", "tiny"), ("quick", "small"), ("paper", "small")):
+        cfg = harness.load_config(FAMILY, "haddqn", budget)
+        inst = optkit.make_instance(FAMILY, preset, 0)
+        most = inst.T * cfg["max_steps_factor"] * inst.n_functions            # decisions per episode, at most
+        floor_at = (cfg["eps_start"] - cfg["eps_floor"]) / cfg["eps_decrement_pl"]
+        assert floor_at / most >= 0.1 * cfg["episodes"], budget               # not exhausted early
+        assert floor_at / (most / 4) <= cfg["episodes"], budget               # floor within the budget at a measured pace
+    assert harness.load_config(FAMILY, "haddqn", "quick")["discount_every_step"]

@@ -144,6 +144,19 @@ def test_placement_chain_discounts_and_next_masks():
     assert d["next_obs"][1].tolist() == [2, 0] and d["next_mask"][1].tolist() == [True, False, True]
 
 
+def test_placement_chain_inner_discount_for_haddqn():
+    """DV-HD2: with inner_discount = Γ every step is discounted (haddqn); the frame boundary keeps Γ."""
+    mem = ReplayMemory.transitions(20, (2,), 3, seed=0)
+    chain = placement.PlacementChain(mem, 0.8, 3, use_mask=False, inner_discount=0.8)
+    mk = lambda *m: np.array(m, dtype=bool)                                          # noqa: E731
+    frame0 = [placement.Step(np.array([0, 0], np.float32), mk(1, 1, 1), 0, -1.0),
+              placement.Step(np.array([0, 0], np.float32), mk(1, 1, 1), 2, 0.0)]
+    chain.add_frame(frame0, 1.0)
+    chain.close()
+    d = {k: v[: len(mem)] for k, v in mem.data.items()}
+    assert d["discount"].tolist() == pytest.approx([0.8, 0.0]) and d["next_mask"].all()
+
+
 # ---------------------------------------------------------------------------------------------- observations
 def test_predictor_and_trajectory_observation_shapes():
     inst = make("tiny")
@@ -158,7 +171,14 @@ def test_predictor_and_trajectory_observation_shapes():
     assert tp.shape == (H + 1, 2 + static.n_uav, 3, 3)
     assert tp[-1, -1].tolist() == [[0.5] * 3] * 3 and tp[:-1, -1].sum() == 0        # D̃ only at h = t
     assert tp[0].sum() == 0 and tp[1, 1:1 + static.n_uav].sum() == static.n_uav     # UAV one-hots in history
+    tp_rsu = hist.tp_obs(-1, np.full(static.A, 50.0), rsu_channel=True)                # DV-TP1
+    assert tp_rsu.shape == (H + 1, 3 + static.n_uav, 3, 3) and np.array_equal(tp_rsu[:, :-1], tp)
+    rsu = np.asarray(static.node_area[static.n_core:static.n_core + static.n_rsu])
+    assert all(tp_rsu[k, -1].reshape(-1)[rsu].all() and tp_rsu[k, -1].sum() == len(set(rsu.tolist()))
+               for k in range(H + 1))
     with torch.no_grad():
+        assert TrajectoryNet(static.n_uav, (3, 3), H + 1, 1)(torch.from_numpy(tp_rsu)[None]).shape == \
+            (1, static.n_uav, 9)
         q_ig = PredictorNet(H + 1)(torch.from_numpy(ig))
         q_tp = TrajectoryNet(static.n_uav, (3, 3), H + 1)(torch.from_numpy(tp)[None])
     assert q_ig.shape == (U, 11) and q_tp.shape == (1, static.n_uav, 9)
