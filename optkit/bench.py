@@ -102,8 +102,13 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
         raise InputError("--time-limit: must be a positive number of seconds")
     specs = registry.parse_method_list(fam.id, methods)
     points_of = {}
+    seed_list = parse_seeds(seeds)
     for sc in scenarios:
         scenario = load_scenario(fam.id, sc)
+        offset = scenario.params.get("train_seed_offset")
+        if offset is not None and any(s.kind == "learner" for s in specs) and seed_list[-1] >= offset:
+            raise InputError(f"--seeds: seeds from {offset} on are the learners' training seeds of '{sc}' "
+                             "(evaluation seeds must be disjoint from them)")
         labels = [p.label for p in scenario.expand()]
         wanted = points.get(sc) if isinstance(points, dict) else points
         chosen = [label for label in labels if wanted is None or not scenario.points or label in wanted]
@@ -121,7 +126,7 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
     if configs and not configured:
         raise InputError(f"configs: no method of {', '.join(s.id for s in specs)} takes all of "
                          f"{', '.join(sorted(keys))}")
-    return Sweep(fam.id, list(scenarios), [s.id for s in specs], configs, parse_seeds(seeds),
+    return Sweep(fam.id, list(scenarios), [s.id for s in specs], configs, seed_list,
                  parse_seeds(method_seeds, "--method-seeds"), budget, time_limit, experiment, points_of, configured)
 
 

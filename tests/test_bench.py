@@ -227,6 +227,12 @@ def test_experiment_budgets_override_the_paper_table():
     assert {sc: [p for p, _ in pts] for sc, pts in sweep.points.items()} == heat.points
 
 
+def test_evaluation_seeds_must_avoid_the_training_seeds():
+    with pytest.raises(InputError, match="--seeds: seeds from 10000 on are the learners' training seeds"):
+        make_sweep("allocate", ["tiny"], "perfect,random", "9998-10001")
+    assert len(make_sweep("allocate", ["tiny"], "random", "9998-10001").cells()) == 4    # no learner: allowed
+
+
 def test_configs_must_be_options_some_method_takes():
     with pytest.raises(InputError, match="no method of random takes all of lr"):
         make_sweep("allocate", ["tiny"], "random", "0", configs=[{"label": "lr=1", "lr": 1.0}])
