@@ -48,10 +48,17 @@ class HaDDQN:
         self.eps.steps = int(states["eps_steps"])
 
     def _choice(self, obs, mask, train: bool) -> int:
+        """Algorithm 2 with an unmasked greedy choice (any of the F·N + 1 actions; invalid ones cost -1). With
+        `explore_valid` (DV-HD3) the random branch draws a uniformly random *valid* action, the literal wording
+        of Algorithm 2 (§7.2.1): uniform draws over all 321 actions of `small` are ~90 % invalid and end at the
+        STOP trap before a request is ever completed, so the agent never saw a served frame (0 % acceptance)."""
         eps = self.eps.value if train else 0.0
         if train:
             self.eps.step()
-        return self.pl.act(obs, None, eps, self.rng)          # unmasked: any of the F·N + 1 actions
+        if self.cfg.get("explore_valid") and mask is not None and self.rng.random() <= eps:
+            options = np.flatnonzero(mask)
+            return int(options[self.rng.integers(options.size)])
+        return self.pl.act(obs, None, eps if not self.cfg.get("explore_valid") else 0.0, self.rng)
 
     def episode(self, inst, *, train: bool, high_level: bool = False):
         """One episode through the online environment. Returns (env, {"return": Σ_t R_PL, ...})."""
@@ -76,8 +83,9 @@ class HaDDQN:
             rc = [q for q in info.active if q.r in with_blocks]
             problem = placement.PlacementProblem(static, rc, placement.reachability(static, info, poa, rc), alpha,
                                                  placement.route_sets(static, info, poa, rc))
-            steps = placement.run_sequence(problem, lambda o, m: self._choice(o, m, train), use_mask=False,
-                                           max_steps=max_steps, invalid_reward=float(cfg["invalid_reward"]))
+            steps = placement.run_sequence(problem, lambda o, m: self._choice(o, problem.mask(), train),
+                                           use_mask=False, max_steps=max_steps,
+                                           invalid_reward=float(cfg["invalid_reward"]))
             deployed = problem.placement()
             service = route_requests(static, info, poa, rc, deployed)
             feedback = env.commit_frame(t, poa, channels, deployed, service)
