@@ -1,6 +1,7 @@
 """Speed-up of the local process-pool executor of `optkit bench` (issue 3 target: 2 processes >= 1.8x faster).
 
-    python benchmarks/bench_parallel.py --method sca --scenario small --seeds 0-11 --out benchmarks/results/bench_parallel
+    python benchmarks/bench_parallel.py --method sca --scenario sweep-requests --points 30 --seeds 0-39 \
+        --out benchmarks/results/bench_parallel
 
 Runs the same cells with --jobs 1 and --jobs 2 into fresh temporary directories (nothing cached), checks that
 both give the same rows (timing columns aside), and writes OUT.md with the wall times and the ratio. Pick cells
@@ -31,14 +32,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="sca")
     parser.add_argument("--scenario", default="small")
-    parser.add_argument("--seeds", default="0-11")
+    parser.add_argument("--seeds", default="0-39")
+    parser.add_argument("--points", default=None, help="sweep point labels, comma-separated")
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--out", default="bench-out/bench_parallel")
     args = parser.parse_args()
 
     from optkit.bench import ID_COLUMNS, make_sweep
 
-    sweep = make_sweep("allocate", [args.scenario], args.method, args.seeds, time_limit=args.time_limit)
+    points = args.points.split(",") if args.points else None
+    sweep = make_sweep("allocate", [args.scenario], args.method, args.seeds, time_limit=args.time_limit,
+                       points=points)
     n_cells = len(sweep.cells())
     t1, df1 = timed_run(sweep, 1)
     t2, df2 = timed_run(sweep, 2)
@@ -49,7 +53,8 @@ def main() -> None:
     same = comparable(df1).equals(comparable(df2))
     mean_cell = float(df1["wall_s"].mean())
     lines = [
-        f"# Local executor speed-up ({args.method} on {args.scenario}, seeds {args.seeds}, {n_cells} cells)",
+        f"# Local executor speed-up ({args.method} on {args.scenario}"
+        f"{' points ' + args.points if args.points else ''}, seeds {args.seeds}, {n_cells} cells)",
         "",
         f"Machine: {os.cpu_count()} logical CPUs. Mean cell wall time with one process: {mean_cell:.2f} s.",
         "",
