@@ -8,6 +8,7 @@ sweep into the same directory skips the finished cells; a directory holding anot
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -27,6 +28,7 @@ from optkit.scenarios import load_scenario
 BUDGETS = ("check", "smoke", "quick", "paper")   # learner training budgets (datasets/<family>/_learners.toml)
 EXECUTORS = ("local", "dask")
 MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
+LOCK = ".lock"
 TABLE_REFRESH_S = 10.0
 ID_COLUMNS = ["family", "scenario", "point", "seed", "method", "config", "method_seed"]
 LIBRARIES = ("numpy", "pandas", "pyomo", "highspy", "cvxpy", "torch", "gymnasium", "scipy", "networkx")
@@ -101,7 +103,14 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise InputError("--time-limit: must be a positive number of seconds")
     specs = registry.parse_method_list(fam.id, methods)
+    scenarios = list(scenarios)
+    if not scenarios:
+        raise InputError("--scenario: give at least one preset id")
+    repeated = sorted({sc for sc in scenarios if scenarios.count(sc) > 1})
+    if repeated:
+        raise InputError(f"--scenario: {', '.join(repeated)} listed more than once")
     points_of = {}
+    known_labels = set()
     seed_list = parse_seeds(seeds)
     for sc in scenarios:
         scenario = load_scenario(fam.id, sc)
@@ -110,12 +119,21 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
             raise InputError(f"--seeds: seeds from {offset} on are the learners' training seeds of '{sc}' "
                              "(evaluation seeds must be disjoint from them)")
         labels = [p.label for p in scenario.expand()]
+        known_labels.update(labels if scenario.points else [])
         wanted = points.get(sc) if isinstance(points, dict) else points
         chosen = [label for label in labels if wanted is None or not scenario.points or label in wanted]
         if not chosen:
             raise InputError(f"points: none of {', '.join(wanted)} is a point of '{sc}' (points: {', '.join(labels)})")
         points_of[sc] = [[label, scenario.sweep_name or ""] for label in chosen]
+    requested = set(points) if isinstance(points, (list, tuple)) else \
+        {label for labels in (points or {}).values() for label in labels}
+    unknown = sorted(requested - known_labels)
+    if unknown:
+        raise InputError(f"points: {', '.join(unknown)} is not a sweep point of {', '.join(scenarios)}")
     configs = [dict(c) for c in configs]
+    runner_owned = sorted({k for c in configs for k in c} & {"time_limit", "budget", "threads", "seed"})
+    if runner_owned:
+        raise InputError(f"configs: {', '.join(runner_owned)} is set by the runner, not by a configuration")
     labels = [c.get("label", "") for c in configs]
     if len(set(labels)) != len(labels) or "" in labels:
         raise InputError("configs: every configuration needs a distinct non-empty label")
@@ -202,12 +220,17 @@ def provenance() -> dict:
             out[f"v_{lib}"] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             out[f"v_{lib}"] = ""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=5)
-        out["git_rev"] = rev.stdout.strip() if rev.returncode == 0 else ""
+    out["git_rev"] = ""
+    package = Path(__file__).resolve().parent
+    try:   # only when optkit runs from a git checkout (editable install): `-dirty` marks uncommitted changes
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=package, capture_output=True, text=True,
+                             timeout=5)
+        if top.returncode == 0 and Path(top.stdout.strip()).resolve() == package.parent:
+            rev = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=10"], cwd=package,
+                                 capture_output=True, text=True, timeout=5)
+            out["git_rev"] = rev.stdout.strip() if rev.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
-        out["git_rev"] = ""
+        pass
     return out
 
 
@@ -235,7 +258,7 @@ def _repair_rows_file(path: Path) -> None:
         return
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
+        os.truncate(path, data.rfind(b"\n") + 1)      # in place: the finished rows are never rewritten
 
 
 class RowWriter:
@@ -279,14 +302,18 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None):
         lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool)).all()})
     fam = registry.get_family(family)
     api = registry.family_api(fam.id)
-    ref_rows = df[(df["method"] == fam.reference_method) & (df["config"] == "") & (df["status"] != "error")]
-    ref_rows = ref_rows.sort_values("method_seed").drop_duplicates(["family", "scenario", "point", "seed"])
-    refs = {(r.scenario, r.point, r.seed): r for r in ref_rows.itertuples(index=False)}
+    # The reference row of an instance: the reference method's, under the same configuration when the reference
+    # itself runs the sweep's configurations, else its default one.
+    ref_rows = df[(df["method"] == fam.reference_method) & (df["status"] != "error")]
+    ref_rows = ref_rows.sort_values("method_seed").drop_duplicates(["family", "scenario", "point", "seed", "config"])
+    refs = {(r.scenario, r.point, r.seed, r.config): r for r in ref_rows.itertuples(index=False)}
+    ref_configs = set(ref_rows["config"])
     metric_ids = [m.id for m in api.METRICS]
     for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
         df[col] = "" if col == "ref_status" else float("nan")
     for i, row in df.iterrows():
-        ref = refs.get((row["scenario"], row["point"], row["seed"]))
+        config = row["config"] if row["config"] in ref_configs else ""
+        ref = refs.get((row["scenario"], row["point"], row["seed"], config))
         if ref is None or row["status"] == "error":
             continue
         ref_metrics = {m: getattr(ref, m) for m in metric_ids}
@@ -373,7 +400,16 @@ def load_manifest_sweep(out: Path) -> Sweep:
     path = Path(out) / MANIFEST
     if not path.is_file():
         raise InputError(f"--resume: '{out}' has no {MANIFEST}")
-    return Sweep(**json.loads(path.read_text())["sweep"])
+    try:
+        s = json.loads(path.read_text())["sweep"]
+        points = {sc: [label for label, _ in pts] for sc, pts in s["points"].items() if pts and pts[0][0] != ""}
+        return make_sweep(s["family"], s["scenarios"], ",".join(s["methods"]), ",".join(map(str, s["seeds"])),
+                          method_seeds=",".join(map(str, s["method_seeds"])), configs=s["configs"],
+                          budget=s["budget"], time_limit=s["time_limit"], experiment=s.get("experiment"),
+                          points=points or None)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"--resume: '{path}' is not a manifest this optkit can read ({type(exc).__name__}); "
+                         "repeat the original options instead") from None
 
 
 # ----------------------------------------------------------------------------------------------- progress
@@ -489,6 +525,36 @@ def run_sweep(sweep: Sweep, out, *, jobs: int = 1, executor: str = "local", sche
     """Run every unfinished cell of the sweep into `out`; return the tidy results table (pandas)."""
     check_executor(executor, jobs, scheduler)
     out = Path(out)
+    check_out(out, sweep)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out: cannot create '{out}' ({exc.strerror})") from None
+    with _exclusive(out):
+        return _run_locked(sweep, out, jobs, executor, scheduler, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """One runner per results directory: a second one on the same directory is refused (POSIX lock)."""
+    try:
+        import fcntl
+    except ImportError:          # not POSIX: no lock
+        yield
+        return
+    with open(out / LOCK, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"--out: another `optkit bench` is writing to '{out}'; wait for it or choose "
+                             "another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_locked(sweep: Sweep, out: Path, jobs: int, executor: str, scheduler, progress: bool):
     finished = {Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in prepare_out(out, sweep)}
     cells = sweep.cells()
     todo = [c for c in cells if c.key not in finished]

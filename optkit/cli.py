@@ -141,6 +141,8 @@ def solve_command(
     reference: bool = typer.Option(True, "--reference/--no-reference",
                                    help="also run the exact reference to fill frac_opt (non-reference methods)"),
     log: bool = typer.Option(False, "--log", help="stream the solver's progress log (to stderr)"),
+    budget: Optional[str] = typer.Option(None, "--budget", help="learners: training budget check|smoke|quick|paper"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="learners: a checkpoint from `optkit train -o`"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the solution (decisions) JSON here"),
     export_model: Optional[Path] = typer.Option(None, "--export-model", help="write the model as .mps or .lp"),
@@ -174,8 +176,14 @@ def solve_command(
     if time_limit is None and spec.kind == "exact":
         time_limit = DEFAULT_EXACT_TIME_LIMIT
     # The solver log goes to stderr, so stdout keeps only the result (JSON stays parseable).
+    if budget is not None:
+        from optkit.bench import BUDGETS
+
+        if budget not in BUDGETS:
+            raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
     options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
-               "export_model": str(export_model) if export_model else None}
+               "export_model": str(export_model) if export_model else None, "budget": budget,
+               "checkpoint": str(checkpoint) if checkpoint else None}
     method_options(spec, {"time_limit": time_limit, **options})   # reject unused flags before any work
     typer.echo(f"optkit: {family.id}/{inst.preset} seed {inst.seed}: running '{spec.id}'"
                + (f" (time limit {time_limit:g} s)" if time_limit else ""), err=True)

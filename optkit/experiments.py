@@ -54,7 +54,11 @@ def load_experiment(exp_id: str, budget: str) -> Experiment:
     if exp_id not in tables:
         raise UnknownNameError("experiment", exp_id, tables)
     family, table = tables[exp_id]
-    unknown = set(table) - FIELDS
+    from optkit.bench import BUDGETS
+
+    budgets = table.get("budget", {})
+    unknown = set(table) - FIELDS | {f"budget.{b}.{k}" for b, t in budgets.items() for k in t if k not in FIELDS}
+    unknown |= {f"budget.{b}" for b in budgets if b not in BUDGETS}
     if unknown:
         raise InputError(f"experiment '{exp_id}': unknown field(s) {', '.join(sorted(unknown))}")
     data = merge({k: v for k, v in table.items() if k != "budget"}, table.get("budget", {}).get(budget, {}))

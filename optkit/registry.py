@@ -135,4 +135,9 @@ def parse_method_list(family: str, text: str) -> list[MethodSpec]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise InputError("--methods: give at least one method id or 'all'")
-    return [get_method(family, n) for n in names]
+    specs = [get_method(family, n) for n in names]
+    ids = [s.id for s in specs]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise InputError(f"--methods: {', '.join(repeated)} listed more than once")
+    return specs

@@ -139,9 +139,11 @@ def _normalise_ids(df):
 # ----------------------------------------------------------------------------------------------- aggregation
 
 def series_list(res: Results) -> list[tuple[str, str]]:
-    """(method, config) pairs in manifest order."""
-    configs = [c["label"] for c in res.sweep.get("configs") or []] or [""]
-    return [(m, c) for m in res.sweep["methods"] for c in configs]
+    """(method, config) pairs in manifest order: configurations for the methods that take them (the sweep's
+    `configured`), the defaults ('') for the others, exactly as the runner's cells."""
+    configs = [c["label"] for c in res.sweep.get("configs") or []]
+    configured = set(res.sweep.get("configured", res.sweep["methods"] if configs else []))
+    return [(m, c) for m in res.sweep["methods"] for c in (configs if m in configured and configs else [""])]
 
 
 def series_name(method: str, config: str) -> str:

@@ -337,3 +337,59 @@ def test_every_method_through_runner_and_report(tmp_path):
     report = write_report(tmp_path / "run")
     assert "perfect" in report.read_text()
     assert list((tmp_path / "run" / "curves").glob("perfect__*.csv"))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"scenarios": ["tiny", "tiny"]}, "--scenario: tiny listed more than once"),
+    ({"scenarios": []}, "--scenario: give at least one preset id"),
+    ({"methods": "random,random"}, "--methods: random listed more than once"),
+    ({"scenarios": ["sweep-requests"], "points": ["7", "bogus"]}, "points: bogus is not a sweep point"),
+    ({"points": ["7"]}, "points: 7 is not a sweep point of tiny"),
+    ({"configs": [{"label": "t", "time_limit": 5}]}, "configs: time_limit is set by the runner"),
+])
+def test_sweep_definition_errors(kwargs, message):
+    args = {"scenarios": ["tiny"], "methods": "random", **kwargs}
+    with pytest.raises(InputError, match=message):
+        make_sweep("allocate", args.pop("scenarios"), args.pop("methods"), "0", **args)
+
+
+def test_unknown_budget_override_in_an_experiment_is_refused(monkeypatch):
+    from optkit import experiments
+
+    table = {"scenarios": ["tiny"], "methods": ["random"], "budget": {"quick": {"seed": "0"}}}
+    monkeypatch.setattr(experiments, "_tables", lambda: {"allocate-x": ("allocate", table)})
+    with pytest.raises(InputError, match=r"unknown field\(s\) budget.quick.seed"):
+        experiments.load_experiment("allocate-x", "quick")
+    table["budget"] = {"fast": {"seeds": "0"}}
+    with pytest.raises(InputError, match="budget.fast"):
+        experiments.load_experiment("allocate-x", "quick")
+
+
+def test_resume_from_an_unreadable_manifest_exits_2(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"sweep": {"family": "allocate"}}')
+    result = invoke("bench", "--resume", "--out", out)
+    assert result.exit_code == 2 and "--resume:" in result.stderr and "not a manifest" in result.stderr
+
+
+def test_a_second_runner_on_the_same_directory_is_refused(tmp_path):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another `optkit bench` is writing"):
+            run_sweep(random_sweep("0"), out, progress=False)
+    assert not (out / "rows.jsonl").exists()
+
+
+def test_reference_is_matched_by_configuration_when_it_takes_the_configurations():
+    rows = [_row("allocate", 0, 2.0, 0.02, status="optimal", bound=2.0, gap=0.0),
+            _row("allocate", 0, 1.0, 0.01, status="optimal", bound=1.0, gap=0.0),
+            _row("random", 0, 0.5, 0.005)]
+    rows[0]["config"], rows[1]["config"], rows[2]["config"] = "a", "b", "b"
+    df = results_frame(rows, "allocate").set_index(["method", "config"])
+    assert df.loc[("random", "b"), "frac_opt_of"] == pytest.approx(0.5)
+    assert df.loc[("allocate", "a"), "frac_opt_of"] == pytest.approx(1.0)

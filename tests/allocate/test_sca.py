@@ -17,6 +17,7 @@ from optkit.formulations.allocate.network import frame_graph, node_areas
 from optkit.formulations.allocate.env import FrameInfo, Request
 from optkit.heuristics.allocate import random_baseline, sca
 from optkit.formulations.allocate.online import RouteTable, poa_rule
+from optkit.solution import Status
 
 
 @functools.lru_cache(maxsize=None)
@@ -165,3 +166,24 @@ def test_sca_beats_random_on_small():
         sca_obj.append(evaluate(inst, sca.solve(inst)).metrics["objective"])
         rnd_obj.append(evaluate(inst, random_baseline.solve(inst)).metrics["objective"])
     assert np.mean(sca_obj) > np.mean(rnd_obj)
+
+
+def test_a_solver_failure_is_an_error_status_with_the_committed_frames(monkeypatch):
+    import optkit
+
+    calls = {"n": 0}
+    real = sca.sca_ra
+
+    def failing_ra(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sca.SolverFailure("RA LP status infeasible_inaccurate")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sca, "sca_ra", failing_ra)
+    inst = optkit.make_instance("allocate", "tiny", 0)
+    solution = sca.solve(inst)
+    assert solution.status == Status.ERROR
+    assert "infeasible_inaccurate" in solution.info["message"]
+    assert solution.runtime_s > 0
+    evaluate(inst, solution)          # the frames committed before the failure are still a valid record
