@@ -86,10 +86,36 @@ class TrainingSet:
         return self._api.generate(self.params, self.offset + int(e), self.preset)
 
 
-def source_files(*module_files) -> list[Path]:
-    """The shared learner core plus the given method modules (their bytes enter the code version)."""
+def source_files(*module_files, family: str | None = None) -> list[Path]:
+    """The shared learner core, the given method modules and, with `family`, every module of the family's
+    formulation (environment, evaluator, generator, online blocks): their bytes enter the code version, so a
+    change to the environment a model was trained in retrains it."""
     core = Path(__file__).resolve().parent
-    return [core / name for name in LEARNER_CORE] + [Path(f).resolve() for f in module_files]
+    files = [core / name for name in LEARNER_CORE] + [Path(f).resolve() for f in module_files]
+    if family is not None:
+        from optkit import formulations
+
+        files += sorted((Path(formulations.__file__).resolve().parent / family).glob("*.py"))
+    return files
+
+
+def check_preset_instance(inst) -> None:
+    """A learner is trained per preset point: refuse an instance whose scalar parameters differ from that preset's
+    (made with overrides, or edited), since the model was trained on another distribution."""
+    import dataclasses
+
+    import numpy as np
+
+    scenario, point = split_preset(inst.preset)
+    preset = TrainingSet(inst.family, scenario, point)
+    reference = preset._api.generate(preset.params, inst.seed, inst.preset)
+    for f in dataclasses.fields(inst):
+        mine, theirs = getattr(inst, f.name), getattr(reference, f.name)
+        if isinstance(mine, (np.ndarray, tuple, list, dict)) or f.name == "seed":
+            continue
+        if mine != theirs:
+            raise InputError(f"{f.name}: {mine!r} differs from preset '{inst.preset}' ({theirs!r}); learners are "
+                             "trained per preset point, so evaluate them on instances of a named preset")
 
 
 @contextlib.contextmanager
@@ -126,7 +152,9 @@ def obtain(family: str, method: str, preset: str, config: dict, seed: int, sourc
                              f"not {family}/{method}")
         return {"states": states, "meta": meta, "path": str(checkpoint), "cache_hit": True}
     version = ckpt.code_version(sources)
-    key = ckpt.cache_key(family, preset, method, config, seed, version)
+    scenario, point = split_preset(preset)
+    params = TrainingSet(family, scenario, point).params      # the training distribution enters the key too
+    key = ckpt.cache_key(family, preset, method, {**config, "scenario_params": params}, seed, version)
     stem = ckpt.cache_path(family, method, key)
     with _locked(stem):
         if ckpt.exists(stem):

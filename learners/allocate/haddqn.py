@@ -23,7 +23,8 @@ from optkit.learners.replay import ReplayMemory
 from optkit.learners.schedules import LinearEpsilon
 from optkit.solution import Solution
 
-SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__)
+SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__,
+                               family="allocate")
 
 
 class HaDDQN:

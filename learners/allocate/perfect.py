@@ -29,7 +29,8 @@ from optkit.learners.replay import ReplayMemory
 from optkit.learners.schedules import LinearEpsilon, epsilon_greedy
 from optkit.solution import Solution
 
-SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__, nets.__file__, observe.__file__)
+SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__, nets.__file__, observe.__file__,
+                               family="allocate")
 
 
 @dataclass

@@ -54,6 +54,8 @@ def _obtain(model_cls, method: str, sources, preset: str, seed: int, budget: str
 def solve_with(model_cls, method: str, sources, inst, seed: int, budget: str, checkpoint, lr, batch_size) -> Solution:
     """Load or train the model, then run one online evaluation episode (ε = 0). runtime_s is the decision
     wall time of that episode; training time is reported as info["train_s"]."""
+    if checkpoint is None:
+        harness.check_preset_instance(inst)
     got = _obtain(model_cls, method, sources, inst.preset, seed, budget, checkpoint, lr, batch_size, False)
     meta = got["meta"]
     if meta.get("dims") != dims(inst):

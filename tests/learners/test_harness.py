@@ -24,3 +24,23 @@ def test_training_set_uses_disjoint_seeds_of_the_same_preset():
     ts = harness.TrainingSet("allocate", "tiny")
     inst = ts.instance(3)
     assert inst.seed == 10003 and inst.preset == "tiny" and ts.offset == 10000
+
+
+def test_code_version_covers_the_family_formulation():
+    from optkit.learners.allocate import haddqn, perfect
+
+    for sources in (perfect.SOURCES, haddqn.SOURCES):
+        names = {p.name for p in sources}
+        assert {"online.py", "env.py", "evaluator.py", "generator.py", "d3ql.py"} <= names
+
+
+def test_instances_off_their_preset_are_refused_by_learners():
+    import optkit
+
+    inst = optkit.make_instance("allocate", "tiny", 2)
+    harness.check_preset_instance(inst)                                # a preset instance passes
+    other = optkit.make_instance("allocate", "tiny", 2, overrides={"alpha": 0.01})
+    with pytest.raises(InputError, match="alpha: 0.01 differs from preset 'tiny'"):
+        harness.check_preset_instance(other)
+    with pytest.raises(InputError, match="alpha"):
+        optkit.solve(other, "perfect", budget="check")
