@@ -777,8 +777,13 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
             continue
         groups = list(mframe.groupby(["config", "scenario", "point"], sort=False))
         several_places = len({(k[1], k[2]) for k, _ in groups}) > 1
-        fig = Figure(figsize=(5.2 * len(columns), 3.9))
-        axes = fig.subplots(1, len(columns), squeeze=False)[0]
+        n_cols = min(4, len(columns))
+        n_rows = -(-len(columns) // n_cols)
+        fig = Figure(figsize=(4.6 * n_cols, 3.4 * n_rows + 0.6))
+        grid = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+        for ax in grid[len(columns):]:
+            ax.set_visible(False)
+        axes = grid[:len(columns)]
         windows = set()
         for gi, ((config, scenario, point), frame) in enumerate(groups):
             label = config or "default"
