@@ -10,16 +10,35 @@ import pytest
 FAKE_MODULE = "optkit_test_fake_methods"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def isolated_checkpoint_cache(tmp_path_factory):
-    """Learner checkpoints of the test run go to a fresh folder, never to the user's cache."""
+def _set_cache(path):
     previous = os.environ.get("OPTKIT_CACHE")
-    os.environ["OPTKIT_CACHE"] = str(tmp_path_factory.mktemp("optkit-cache"))
-    yield
+    os.environ["OPTKIT_CACHE"] = str(path)
+    return previous
+
+
+def _restore_cache(previous):
     if previous is None:
         os.environ.pop("OPTKIT_CACHE", None)
     else:
         os.environ["OPTKIT_CACHE"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_checkpoint_cache(tmp_path_factory):
+    """Learner checkpoints of the test run go to a fresh folder, never to the user's cache."""
+    previous = _set_cache(tmp_path_factory.mktemp("optkit-cache"))
+    yield
+    _restore_cache(previous)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """A checkpoint cache of its own for one test module (its tests share what they train; the first training
+    in the module is a cache miss)."""
+    path = tmp_path_factory.mktemp("optkit-cache")
+    previous = _set_cache(path)
+    yield path
+    _restore_cache(previous)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from optkit.learners.d3ql import DQNAgent
 from optkit.learners.qnet import MLPQNet
 from optkit.learners.replay import ReplayMemory
 from optkit.learners.schedules import LinearEpsilon
-from optkit.solution import Solution
 
 SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__,
                                family="allocate")
@@ -108,16 +107,5 @@ class HaDDQN:
         return env, sums
 
 
-def solve(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
-          checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
-    """HaDDQN on one instance: load `checkpoint`, else the cached model of (preset, config, seed), training it on
-    a miss; then one online evaluation episode (ε = 0). time_limit is not used."""
-    return runner.solve_with(HaDDQN, "haddqn", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
-
-
-def train(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
-          out: str | None = None, lr: float | None = None, batch_size: int | None = None,
-          progress: bool = True) -> dict:
-    """Train (or fetch from the cache) HaDDQN for a preset point: {path, train_s, episodes, curve, cache_hit}."""
-    return runner.train_with(HaDDQN, "haddqn", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size,
-                             progress)
+# Registry entry points of `haddqn`.
+solve, train = runner.entry_points(HaDDQN, "haddqn", SOURCES)

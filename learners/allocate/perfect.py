@@ -27,7 +27,6 @@ from optkit.learners.d3ql import DQNAgent
 from optkit.learners.qnet import MLPQNet
 from optkit.learners.replay import ReplayMemory
 from optkit.learners.schedules import LinearEpsilon, epsilon_greedy
-from optkit.solution import Solution
 
 SOURCES = harness.source_files(__file__, runner.__file__, placement.__file__, nets.__file__, observe.__file__,
                                family="allocate")
@@ -220,40 +219,8 @@ class Perfect:
         return Rewards(r_tp, r_mac, r_pl, r_hl)
 
 
-def solve(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
-          checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
-    """PERFECT on one instance: load `checkpoint`, else the cached model of (preset, config, seed), training it on
-    a miss; then one online evaluation episode. time_limit is not used (decisions take milliseconds; training
-    is excluded from it)."""
-    return runner.solve_with(Perfect, "perfect", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
-
-
-def train(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
-          out: str | None = None, lr: float | None = None, batch_size: int | None = None,
-          progress: bool = True) -> dict:
-    """Train (or fetch from the cache) PERFECT for a preset point: {path, train_s, episodes, curve, cache_hit}."""
-    return runner.train_with(Perfect, "perfect", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)
-
-
-def solve_literal_mac(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
-                      checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
-    """`perfect-literal-mac` (§7.7): Algorithm 3 with block length Ť_r (no hedge)."""
-    return runner.solve_with(Perfect, "perfect-literal-mac", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
-
-
-def train_literal_mac(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
-                      out: str | None = None, lr: float | None = None, batch_size: int | None = None,
-                      progress: bool = True) -> dict:
-    return runner.train_with(Perfect, "perfect-literal-mac", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)
-
-
-def solve_nopred(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
-                 checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
-    """`perfect-nopred` (§7.7 diagnostic): D̃^{t+1} replaced by dem^t, no predictor."""
-    return runner.solve_with(Perfect, "perfect-nopred", SOURCES, inst, seed, budget, checkpoint, lr, batch_size)
-
-
-def train_nopred(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
-                 out: str | None = None, lr: float | None = None, batch_size: int | None = None,
-                 progress: bool = True) -> dict:
-    return runner.train_with(Perfect, "perfect-nopred", SOURCES, family, scenario, point, seed, budget, out, lr, batch_size, progress)
+# Registry entry points: `perfect`, and the variants of §7.7 — `perfect-literal-mac` (Algorithm 3 with block
+# length Ť_r, no hedge) and `perfect-nopred` (diagnostic: D̃^{t+1} replaced by dem^t, no predictor).
+solve, train = runner.entry_points(Perfect, "perfect", SOURCES)
+solve_literal_mac, train_literal_mac = runner.entry_points(Perfect, "perfect-literal-mac", SOURCES)
+solve_nopred, train_nopred = runner.entry_points(Perfect, "perfect-nopred", SOURCES)

@@ -85,3 +85,26 @@ def train_with(model_cls, method: str, sources, family: str, scenario: str, poin
     meta = got["meta"]
     return {"path": path, "train_s": meta["train_s"], "episodes": meta["episodes"], "curve": meta["curve"],
             "cache_hit": got["cache_hit"]}
+
+
+def entry_points(model_cls, method: str, sources):
+    """The registry's `solve` and `train` of one learner method (the same model class serves several variants;
+    the method id selects its configuration table in _learners.toml)."""
+
+    def solve(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+              checkpoint: str | None = None, lr: float | None = None, batch_size: int | None = None) -> Solution:
+        """Load `checkpoint`, else the cached model of (preset, config, seed), training it on a miss; then one
+        online evaluation episode (ε = 0). time_limit is not used (decisions take milliseconds; training is
+        excluded from it)."""
+        return solve_with(model_cls, method, sources, inst, seed, budget, checkpoint, lr, batch_size)
+
+    def train(family: str, scenario: str, point: str | None = None, *, seed: int = 0, budget: str = "quick",
+              out: str | None = None, lr: float | None = None, batch_size: int | None = None,
+              progress: bool = True) -> dict:
+        """Train (or fetch from the cache) for a preset point: {path, train_s, episodes, curve, cache_hit}."""
+        return train_with(model_cls, method, sources, family, scenario, point, seed, budget, out, lr, batch_size,
+                          progress)
+
+    solve.__qualname__ = solve.__name__ = f"solve_{method.replace('-', '_')}"
+    train.__qualname__ = train.__name__ = f"train_{method.replace('-', '_')}"
+    return solve, train

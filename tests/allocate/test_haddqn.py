@@ -1,7 +1,6 @@
 """HaDDQN baseline of the allocate family (spec allocate.md §7.4, Decision D20)."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -10,18 +9,6 @@ from optkit.checks import check_method
 from optkit.learners.allocate import haddqn, runner
 
 FAMILY = "allocate"
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("optkit-cache")
-    old = os.environ.get("OPTKIT_CACHE")
-    os.environ["OPTKIT_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("OPTKIT_CACHE")
-    else:
-        os.environ["OPTKIT_CACHE"] = old
 
 
 def test_haddqn_runs_without_collisions(cache_dir):

@@ -3,7 +3,6 @@ transition chaining, training/caching, and a smoke comparison with `random`."""
 from __future__ import annotations
 
 import functools
-import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,19 +19,6 @@ from optkit.learners.allocate.observe import EpisodeHistory, displacement_index,
 from optkit.learners.replay import ReplayMemory
 
 FAMILY = "allocate"
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    """One temporary checkpoint cache for the module (training results are shared between its tests)."""
-    path = tmp_path_factory.mktemp("optkit-cache")
-    old = os.environ.get("OPTKIT_CACHE")
-    os.environ["OPTKIT_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("OPTKIT_CACHE")
-    else:
-        os.environ["OPTKIT_CACHE"] = old
 
 
 @functools.lru_cache(maxsize=None)
