@@ -23,6 +23,7 @@ from pathlib import Path
 
 from optkit import __version__, registry
 from optkit.errors import InputError
+from optkit.instance import json_ready, replace_atomically
 from optkit.scenarios import load_scenario
 
 BUDGETS = ("check", "smoke", "quick", "paper")   # learner training budgets (datasets/<family>/_learners.toml)
@@ -100,7 +101,7 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
     fam = registry.get_family(family)
     if budget not in BUDGETS:
         raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and 0 < time_limit < math.inf):
         raise InputError("--time-limit: must be a positive number of seconds")
     specs = registry.parse_method_list(fam.id, methods)
     scenarios = list(scenarios)
@@ -234,12 +235,6 @@ def provenance() -> dict:
     return out
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def read_rows(out: Path) -> list[dict]:
     """Finished rows; a last line cut short by a kill is ignored (its cell runs again)."""
     path = Path(out) / ROWS
@@ -269,20 +264,12 @@ class RowWriter:
         self.fh = open(path, "a", encoding="utf-8")
 
     def append(self, row: dict) -> None:
-        self.fh.write(json.dumps(_json_safe(row), allow_nan=False) + "\n")
+        self.fh.write(json.dumps(json_ready(row), allow_nan=False) + "\n")
         self.fh.flush()
         os.fsync(self.fh.fileno())
 
     def close(self) -> None:
         self.fh.close()
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    return value
 
 
 def results_frame(rows: list[dict], family: str, points: dict | None = None):
@@ -339,8 +326,8 @@ def write_tables(out: Path, family: str):
     manifest = json.loads((Path(out) / MANIFEST).read_text())
     df = results_frame(read_rows(out), family, manifest["sweep"]["points"])
     if not df.empty:
-        _atomic_write(out / PARQUET, lambda p: df.to_parquet(p, index=False))
-        _atomic_write(out / CSV, lambda p: df.to_csv(p, index=False))
+        replace_atomically(out / PARQUET, lambda p: df.to_parquet(p, index=False))
+        replace_atomically(out / CSV, lambda p: df.to_csv(p, index=False))
     return df
 
 
@@ -357,7 +344,7 @@ def _write_curve(out: Path, cell: dict, curve: list) -> None:
         frame = pd.DataFrame(curve)
         for col in ("method", "config", "scenario", "point", "method_seed"):
             frame[col] = cell[col]
-        _atomic_write(path, lambda p: frame.to_csv(p, index=False))
+        replace_atomically(path, lambda p: frame.to_csv(p, index=False))
 
 
 def check_out(out: Path, sweep: Sweep) -> None:
@@ -371,7 +358,7 @@ def check_out(out: Path, sweep: Sweep) -> None:
             stored = json.loads(manifest_path.read_text())["sweep"]
         except (json.JSONDecodeError, KeyError, TypeError):
             raise InputError(f"--out: '{manifest_path}' is not an optkit manifest; choose another --out") from None
-        mine = _json_safe(sweep.identity())
+        mine = json_ready(sweep.identity())
         if stored != mine:
             diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
             raise InputError(f"--out: '{out}' holds results of a different sweep (differs in {', '.join(diff)}); "
@@ -387,9 +374,9 @@ def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
     check_out(out, sweep)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        manifest = {"optkit_version": __version__, "sweep": _json_safe(sweep.identity()),
+        manifest = {"optkit_version": __version__, "sweep": json_ready(sweep.identity()),
                     "cells": [asdict(c) for c in sweep.cells()]}
-        _atomic_write(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+        replace_atomically(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=1)))
     except OSError as exc:
         raise InputError(f"--out: cannot write to '{out}' ({exc.strerror})") from None
     return read_rows(out)

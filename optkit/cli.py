@@ -47,19 +47,6 @@ def guarded(command):
     return wrapper
 
 
-def _clean(value):
-    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _check_output(flag: str, path: Path | None) -> None:
     """Fail before any work when an output path cannot be written."""
     if path is None:
@@ -150,6 +137,7 @@ def solve_command(
     """Solve one instance with one method and print its evaluation."""
     from optkit import registry
     from optkit.api import evaluate, load_instance, make_instance, method_options, solve
+    from optkit.instance import json_ready, write_text_atomic
 
     if fmt not in ("table", "json"):
         raise InputError(f"--format: must be 'table' or 'json', got '{fmt}'")
@@ -176,11 +164,6 @@ def solve_command(
     if time_limit is None and spec.kind == "exact":
         time_limit = DEFAULT_EXACT_TIME_LIMIT
     # The solver log goes to stderr, so stdout keeps only the result (JSON stays parseable).
-    if budget is not None:
-        from optkit.bench import BUDGETS
-
-        if budget not in BUDGETS:
-            raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
     options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
                "export_model": str(export_model) if export_model else None, "budget": budget,
                "checkpoint": str(checkpoint) if checkpoint else None}
@@ -206,11 +189,9 @@ def solve_command(
         api = registry.family_api(family.id)
         payload = {**result, "method_seed": method_seed, "info": solution.info,
                    "decisions": api.decisions_to_jsonable(solution.decisions)}
-        from optkit.instance import write_text_atomic
-
-        write_text_atomic(output, json.dumps(_clean(payload), indent=1))
+        write_text_atomic(output, json.dumps(json_ready(payload), indent=1))
     if fmt == "json":
-        typer.echo(json.dumps(_clean(result)))
+        typer.echo(json.dumps(json_ready(result)))
     else:
         _print_table(result, solution.info)
 
@@ -239,12 +220,8 @@ def bench_command(
 ) -> None:
     """Run methods x instances into a results directory (tidy rows, parquet and csv); re-running resumes."""
     from optkit import registry
-    from optkit.bench import BUDGETS, check_executor, check_out, load_manifest_sweep, make_sweep, run_sweep
+    from optkit.bench import check_executor, check_out, load_manifest_sweep, make_sweep, run_sweep
 
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise InputError("--time-limit: must be a positive number of seconds")
-    if budget is not None and budget not in BUDGETS:
-        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
     sweep_given = any(v is not None for v in (formulation, scenario, experiment, methods, seeds, method_seeds,
                                               time_limit, budget, points))
     point_list = [p.strip() for p in points.split(",") if p.strip()] if points is not None else None
@@ -307,6 +284,7 @@ def train_command(
     from optkit import registry
     from optkit.api import scenario_params
     from optkit.bench import BUDGETS
+    from optkit.instance import json_ready
 
     if budget not in BUDGETS:
         raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
@@ -325,7 +303,7 @@ def train_command(
                f" (budget {budget}, seed {seed})", err=True)
     result = train(family.id, scenario, point, seed=seed, budget=budget,
                    out=str(output) if output else None, progress=True)
-    typer.echo(json.dumps(_clean({k: v for k, v in result.items() if k != "curve"})))
+    typer.echo(json.dumps(json_ready({k: v for k, v in result.items() if k != "curve"})))
 
 
 @app.command("report")

@@ -130,24 +130,44 @@ def read_instance_family(path: str | Path) -> str:
     return data["family"]
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary sibling and rename, so a reader never sees half a file."""
+def replace_atomically(path: Path, write) -> None:
+    """Call write(tmp_path) on a temporary sibling of `path`, then rename it over `path`, so a reader never sees
+    half a file. OSError propagates (the temporary file is removed)."""
     import os
     import tempfile
 
     path = Path(path)
-    tmp = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as fh:
-            tmp = fh.name
-            fh.write(text)
+        write(Path(tmp))
         os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
+    except BaseException:
+        if os.path.exists(tmp):
             os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file atomically; a failure is an InputError naming the -o path."""
+    try:
+        replace_atomically(path, lambda tmp: tmp.write_text(text))
+    except OSError as exc:
         raise InputError(f"-o: cannot write '{path}' ({exc.strerror or exc})") from None
+
+
+def json_ready(value):
+    """JSON-safe copy: NaN and infinities become null, numpy scalars plain numbers, tuples lists, keys strings."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 # --- validation helpers shared by families -------------------------------------------------------
