@@ -95,7 +95,8 @@ def source_files(*module_files, family: str | None = None) -> list[Path]:
     if family is not None:
         from optkit import formulations
 
-        files += sorted((Path(formulations.__file__).resolve().parent / family).glob("*.py"))
+        package = registry.get_family(family).id.replace("-", "_")     # family ids are kebab-case, packages snake_case
+        files += sorted((Path(formulations.__file__).resolve().parent / package).glob("*.py"))
     return files
 
 

@@ -1,0 +1,1 @@
+"""Family `leo-handover`: terminal-side LEO serving-satellite selection (spec shared/spec/leo_handover.md)."""

@@ -1,0 +1,1 @@
+"""Family `leo-handover`: heuristics (registration only; light imports)."""

@@ -1,0 +1,1 @@
+"""Family `leo-handover`: learners (registration only; light imports)."""
