@@ -1,0 +1,232 @@
+"""Plain DQN core (CleanRL-style): MLP Q-network, masked max target, uniform replay, hard target sync.
+
+Family-agnostic; the rules follow leo_handover spec §7.1 (`dqn`, `dqn-listingA`) and §11:
+* y = clip(r) + γ·where(done, 0, max_{a' valid in s'} Q_θ⁻(s', a')), invalid slots filled with −1e9 before the
+  max (a terminal s' has an all-zero mask; `torch.where` keeps its −1e9 out of y, so no NaN/−inf arithmetic);
+* loss MSE(Q_θ(s, a), y), Adam, no gradient clipping, no double DQN, no dueling;
+* the global decision-step counter t counts every stored transition (t = 1, 2, ...); once the buffer holds
+  ≥ learning_starts transitions, one gradient step after every decision step with t % train_every == 0;
+* hard target copy θ⁻ ← θ after every `target_sync_episodes`-th episode;
+* ε-greedy (same draw order as `optkit.learners.tabular.epsilon_greedy`) and replay sampling share ONE numpy
+  generator (the run seed's); the network initialization uses torch's global RNG (seed it before building).
+
+The environment used by `run_dqn_episode` has `reset(spec) -> (obs, info)` and
+`step(a) -> (obs, reward, terminated, truncated, info)`, info["mask"] (M,) being the mask of the returned
+observation (all zeros at termination) and info["terminated"] set by `reset` when there is no decision step.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from optkit.learners.replay import ReplayMemory
+from optkit.learners.tabular import greedy_action, linear_episode_epsilon
+
+MASK_FILL = -1e9    # Q-value given to invalid slots before the bootstrap max
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Hyperparameters of one DQN learner (defaults: the spec's `dqn`; `DQNConfig.listing_a()` gives `dqn-listingA`)."""
+
+    hidden: tuple = (128, 128)
+    """Hidden layer widths of the MLP (ReLU after each)."""
+    lr: float = 1e-4
+    """Adam learning rate (default betas)."""
+    gamma: float = 0.99
+    """Discount factor γ."""
+    buffer: int = 10_000
+    """Replay capacity (transitions, FIFO)."""
+    batch: int = 32
+    """Minibatch size of one gradient step (uniform draws with replacement)."""
+    learning_starts: int = 1000
+    """No gradient step while the buffer holds fewer transitions than this."""
+    train_every: int = 4
+    """One gradient step after every decision step t with t % train_every == 0 (paper budget: 1)."""
+    target_sync_episodes: int = 10
+    """Hard copy θ⁻ ← θ after every this-many-th training episode."""
+    reward_clip: float = 1.0
+    """Stored rewards are clipped to [−reward_clip, reward_clip]."""
+    eps_schedule: str = "linear"
+    """Either "linear" (per episode, eps_start → eps_end over the run) or "listingA" (eps_start·eps_decay^t, floor eps_floor)."""
+    eps_start: float = 1.0
+    """ε of the first episode ("linear") or of decision step t = 0 ("listingA"; exploration prob. min(1, ε))."""
+    eps_end: float = 0.05
+    """ε of the last episode ("linear" only)."""
+    eps_decay: float = 0.998
+    """Per-decision-step factor ("listingA" only)."""
+    eps_floor: float = 0.1
+    """Lower bound of ε ("listingA" only)."""
+
+    @classmethod
+    def listing_a(cls, **overrides) -> "DQNConfig":
+        """The spec's `dqn-listingA`: replay 20,000, batch 64, ε = max(0.1, 1.2·0.998^t); overrides applied last."""
+        return replace(cls(buffer=20_000, batch=64, eps_schedule="listingA", eps_start=1.2), **overrides)
+
+
+def plain_qnet(n_obs: int, n_actions: int, hidden=(128, 128)) -> nn.Sequential:
+    """Linear(n_obs, h1) – ReLU – ... – Linear(h_last, n_actions), PyTorch default init. (B, n_obs) -> (B, n_actions)."""
+    layers, width = [], int(n_obs)
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        width = int(h)
+    layers.append(nn.Linear(width, int(n_actions)))
+    return nn.Sequential(*layers)
+
+
+def masked_max(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """max over the last axis of q (..., A) among slots with mask true (invalid -> −1e9); an all-zero mask gives −1e9."""
+    return torch.where(mask.bool(), q, torch.full_like(q, MASK_FILL)).max(dim=-1).values
+
+
+def dqn_targets(q_next_target: torch.Tensor, reward: torch.Tensor, done: torch.Tensor, next_mask: torch.Tensor,
+                gamma: float) -> torch.Tensor:
+    """y (B,) = reward + γ·where(done, 0, masked_max(Q_θ⁻(s'), next_mask)). q_next_target (B, A); reward (B,)
+    float; done (B,) bool (or 0/1); next_mask (B, A) bool or 0/1."""
+    best = masked_max(q_next_target, next_mask)
+    return reward + gamma * torch.where(done.bool(), torch.zeros_like(best), best)
+
+
+class DQNLearner:
+    """Online and target Q-networks, Adam, a replay memory, the global decision-step counter t and the numpy rng.
+
+    n_obs D, n_actions M; rng: numpy Generator (or seed) shared by ε-greedy draws and replay sampling;
+    torch_seed: if given, `torch.manual_seed(torch_seed)` right before the network is built; device "cpu"/"cuda".
+    """
+
+    def __init__(self, n_obs: int, n_actions: int, config: DQNConfig | None = None,
+                 rng: np.random.Generator | int = 0, *, torch_seed: int | None = None, device: str = "cpu"):
+        self.config = config or DQNConfig()
+        if self.config.eps_schedule not in ("linear", "listingA"):
+            raise ValueError(f"unknown eps_schedule {self.config.eps_schedule!r}")
+        self.n_obs, self.n_actions = int(n_obs), int(n_actions)
+        self.device = torch.device(device)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        if torch_seed is not None:
+            torch.manual_seed(int(torch_seed))
+        self.online = plain_qnet(self.n_obs, self.n_actions, self.config.hidden).to(self.device)
+        self.target = copy.deepcopy(self.online)
+        self.target.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=self.config.lr)
+        self.memory = ReplayMemory(self.config.buffer, {
+            "obs": ((self.n_obs,), np.float32),
+            "action": ((), np.int64),
+            "reward": ((), np.float32),
+            "next_obs": ((self.n_obs,), np.float32),
+            "done": ((), np.bool_),
+            "next_mask": ((self.n_actions,), np.bool_),
+        }, self.rng)
+        self.t = 0              # decision steps observed over the whole run
+        self.grad_steps = 0     # gradient steps taken
+        self.target_syncs = 0   # hard target copies made
+
+    # ------------------------------------------------------------------------------------------ acting
+    def epsilon(self, e: int, n_episodes: int) -> float:
+        """ε for the next decision: "linear": eps_start → eps_end over episodes e = 0..n_episodes−1;
+        "listingA": max(eps_floor, eps_start·eps_decay^t) with t the decision steps observed so far."""
+        c = self.config
+        if c.eps_schedule == "linear":
+            return linear_episode_epsilon(e, n_episodes, c.eps_start, c.eps_end)
+        return max(c.eps_floor, c.eps_start * c.eps_decay ** self.t)
+
+    @torch.no_grad()
+    def q_values(self, obs) -> np.ndarray:
+        """Q_θ(obs) of one observation (D,) -> (M,) float32 numpy."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device).unsqueeze(0)
+        return self.online(x)[0].cpu().numpy()
+
+    def act(self, obs, mask, epsilon: float) -> int:
+        """ε-greedy over the valid slots of mask (M,): u = rng.random(); u < min(1, ε): a uniform valid slot
+        (rng.integers); else the lowest-index argmax of Q_θ(obs) over valid slots (forward pass only then)."""
+        valid = np.flatnonzero(np.asarray(mask).astype(bool))
+        if valid.size == 0:
+            raise ValueError("act: no valid slot")
+        if self.rng.random() < min(1.0, float(epsilon)):
+            return int(valid[self.rng.integers(valid.size)])
+        q = self.q_values(obs)
+        return int(valid[np.argmax(q[valid])])
+
+    def greedy(self, obs, mask) -> int:
+        """Lowest-index argmax of Q_θ(obs) over the valid slots of mask (M,); uses no randomness."""
+        return greedy_action(self.q_values(obs), mask)
+
+    # ------------------------------------------------------------------------------------------ learning
+    def observe(self, obs, a: int, r: float, next_obs, next_mask, done: bool) -> float | None:
+        """Store (obs, a, clip(r), next_obs, done, next_mask), count t += 1 and, once the buffer holds
+        ≥ learning_starts transitions and t % train_every == 0, take one gradient step (returns its loss)."""
+        c = self.config
+        self.memory.add(obs=obs, action=a, reward=float(np.clip(r, -c.reward_clip, c.reward_clip)),
+                        next_obs=next_obs, done=bool(done), next_mask=np.asarray(next_mask).astype(bool))
+        self.t += 1
+        if len(self.memory) >= c.learning_starts and self.t % c.train_every == 0:
+            return self.train_step()
+        return None
+
+    def train_step(self) -> float:
+        """One Adam step on the MSE of Q_θ(s, a) against `dqn_targets` over a uniform minibatch; returns the loss."""
+        sample = self.memory.sample(self.config.batch)
+        b = {k: torch.from_numpy(v).to(self.device) for k, v in sample.items()}
+        q_taken = self.online(b["obs"]).gather(1, b["action"].unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            y = dqn_targets(self.target(b["next_obs"]), b["reward"], b["done"], b["next_mask"], self.config.gamma)
+        loss = F.mse_loss(q_taken, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.grad_steps += 1
+        return float(loss.item())
+
+    def sync_target(self) -> None:
+        """θ⁻ ← θ (hard copy)."""
+        self.target.load_state_dict(self.online.state_dict())
+        self.target_syncs += 1
+
+    def end_episode(self, e: int) -> bool:
+        """Call after training episode e (0-based, also for skipped episodes): hard sync when
+        (e + 1) % target_sync_episodes == 0. Returns whether it synced."""
+        if (int(e) + 1) % self.config.target_sync_episodes == 0:
+            self.sync_target()
+            return True
+        return False
+
+    # ------------------------------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Networks, optimizer and counters (tensors only; loadable with torch.load(weights_only=True)).
+        The replay memory and the numpy rng are not included."""
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "t": torch.tensor(self.t),
+                "grad_steps": torch.tensor(self.grad_steps), "target_syncs": torch.tensor(self.target_syncs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.t = int(state["t"])
+        self.grad_steps = int(state["grad_steps"])
+        self.target_syncs = int(state.get("target_syncs", 0))
+
+
+def run_dqn_episode(env, spec, learner: DQNLearner, e: int, n_episodes: int) -> dict:
+    """Training episode e of n_episodes: act ε-greedily, observe every transition, then `learner.end_episode(e)`.
+    Returns {"return": Σ r (raw, unclipped), "steps": decision steps}; an episode whose reset reports
+    terminated has no step (0 / 0) but still counts (end_episode is called)."""
+    obs, info = env.reset(spec)
+    total, steps = 0.0, 0
+    if not info.get("terminated", False):
+        mask = info["mask"]
+        while True:
+            a = learner.act(obs, mask, learner.epsilon(e, n_episodes))
+            next_obs, r, terminated, truncated, info = env.step(a)
+            learner.observe(obs, a, r, next_obs, info["mask"], terminated)
+            total += float(r)
+            steps += 1
+            if terminated or truncated:
+                break
+            obs, mask = next_obs, info["mask"]
+    learner.end_episode(e)
+    return {"return": total, "steps": steps}

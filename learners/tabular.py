@@ -1,0 +1,153 @@
+"""Tabular Q-learning / SARSA core over hashed, rounded states (numpy only).
+
+Family-agnostic. The rules follow leo_handover spec §7.1:
+* key(s) = blake2b-64 (little-endian) of float32 bytes of round(s, 1) (rounded in float64), mod N_Q;
+* ε-greedy(q, m): one draw u = rng.random(); u < min(1, ε): a uniform valid slot (rng.integers over the
+  valid slots); otherwise the lowest-index argmax of q over the valid slots;
+* SARSA: Q[s,a] += α (r + γ(1 − done) Q[s',a'] − Q[s,a]), a' drawn ε-greedily before the update;
+* Q-learning: Q[s,a] += α (r + γ(1 − done) max_{a' valid in s'} Q[s',a'] − Q[s,a]).
+
+The environment used by `run_tabular_episode` has `reset(spec) -> (obs, info)` and
+`step(a) -> (obs, reward, terminated, truncated, info)`, with info["mask"] the (M,) mask of the returned
+observation (all zeros at termination) and info["terminated"] set by `reset` when there is no decision step.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+import numpy as np
+
+N_BUCKETS = 100_000     # N_Q of the spec
+
+
+def state_key(obs, n_buckets: int = N_BUCKETS) -> int:
+    """Bucket of an observation (D,): blake2b-64 of float32(round(float64(obs), 1)) bytes, little-endian, mod
+    n_buckets. Process-independent (unlike the salted built-in `hash`)."""
+    data = np.round(np.asarray(obs, dtype=np.float64), 1).astype(np.float32).tobytes()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") % int(n_buckets)
+
+
+def linear_episode_epsilon(e: int, n_episodes: int, start: float = 1.0, end: float = 0.05) -> float:
+    """ε of episode e (0-based) of E = n_episodes: start − (start − end)·e/(E − 1); start when E = 1."""
+    if n_episodes <= 1:
+        return float(start)
+    return float(start - (start - end) * e / (n_episodes - 1))
+
+
+def greedy_action(q_row, mask) -> int:
+    """Lowest-index argmax of q_row (M,) over the valid slots of mask (M,); ValueError when none is valid."""
+    valid = np.flatnonzero(np.asarray(mask).astype(bool))
+    if valid.size == 0:
+        raise ValueError("greedy_action: no valid slot")
+    q_row = np.asarray(q_row)
+    return int(valid[np.argmax(q_row[valid])])
+
+
+def epsilon_greedy(q_row, mask, epsilon: float, rng: np.random.Generator) -> int:
+    """Spec §7.1 ε-greedy on q_row (M,) with mask (M,) (int or bool): one u = rng.random(); u < min(1, ε):
+    valid[rng.integers(n_valid)]; else the lowest-index argmax over valid slots. ValueError if none is valid."""
+    valid = np.flatnonzero(np.asarray(mask).astype(bool))
+    if valid.size == 0:
+        raise ValueError("epsilon_greedy: no valid slot")
+    if rng.random() < min(1.0, float(epsilon)):
+        return int(valid[rng.integers(valid.size)])
+    q_row = np.asarray(q_row)
+    return int(valid[np.argmax(q_row[valid])])
+
+
+class TabularQ:
+    """Q table of shape (n_buckets, n_actions), float64, initialized to 0; rows are indexed by state keys."""
+
+    def __init__(self, n_actions: int, n_buckets: int = N_BUCKETS):
+        self.n_buckets, self.n_actions = int(n_buckets), int(n_actions)
+        self.table = np.zeros((self.n_buckets, self.n_actions), dtype=np.float64)
+
+    def sarsa_update(self, key: int, a: int, r: float, next_key: int, next_a: int | None, done: bool,
+                     alpha: float, gamma: float) -> float:
+        """Q[key,a] += α(r + γ(1 − done)Q[next_key,next_a] − Q[key,a]); next_a is ignored (may be None) when
+        done. Returns the TD error."""
+        boot = 0.0 if done else gamma * self.table[next_key, next_a]
+        delta = r + boot - self.table[key, a]
+        self.table[key, a] += alpha * delta
+        return float(delta)
+
+    def q_update(self, key: int, a: int, r: float, next_key: int, next_mask, done: bool,
+                 alpha: float, gamma: float) -> float:
+        """Q[key,a] += α(r + γ(1 − done)·max over valid slots of next_mask of Q[next_key] − Q[key,a]);
+        next_mask is ignored when done. Returns the TD error."""
+        if done:
+            boot = 0.0
+        else:
+            valid = np.asarray(next_mask).astype(bool)
+            if not valid.any():
+                raise ValueError("q_update: non-terminal next state without a valid slot")
+            boot = gamma * self.table[next_key][valid].max()
+        delta = r + boot - self.table[key, a]
+        self.table[key, a] += alpha * delta
+        return float(delta)
+
+    def greedy(self, key: int, mask) -> int:
+        """Lowest-index argmax of Q[key] over the valid slots of mask (M,)."""
+        return greedy_action(self.table[key], mask)
+
+    def state_dict(self) -> dict:
+        """{"table": (n_buckets, n_actions) float64 ndarray} (a copy)."""
+        return {"table": self.table.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load {"table": array-like (n_buckets, n_actions)}; the shape must match."""
+        table = np.asarray(state["table"], dtype=np.float64)
+        if table.shape != self.table.shape:
+            raise ValueError(f"table shape {table.shape} does not match {self.table.shape}")
+        self.table = table.copy()
+
+    def to_tensors(self) -> dict:
+        """{"table": float64 torch tensor} for `torch.save` checkpoints (torch imported lazily)."""
+        import torch
+        return {"table": torch.from_numpy(self.table.copy())}
+
+    @classmethod
+    def from_tensors(cls, state: dict) -> "TabularQ":
+        """A TabularQ from {"table": torch tensor (n_buckets, n_actions)} (as written by `to_tensors`)."""
+        table = state["table"].detach().cpu().numpy()
+        q = cls(n_actions=table.shape[1], n_buckets=table.shape[0])
+        q.load_state_dict({"table": table})
+        return q
+
+
+def run_tabular_episode(env, spec, table: TabularQ, rule: str, epsilon: float, rng: np.random.Generator,
+                        alpha: float = 0.1, gamma: float = 0.99,
+                        key_fn: Callable | None = None) -> dict:
+    """One training episode of `rule` ("sarsa" or "qlearning") with a fixed ε, updating `table` in place.
+
+    key_fn(obs) -> row index (default: state_key with table.n_buckets). Returns {"return": Σ r (raw
+    rewards), "steps": decision steps}. An episode whose reset reports terminated returns 0 / 0 without update.
+    """
+    if rule not in ("sarsa", "qlearning"):
+        raise ValueError(f"unknown tabular rule {rule!r}")
+    if key_fn is None:
+        n_buckets = table.n_buckets
+        key_fn = lambda o: state_key(o, n_buckets)      # noqa: E731
+    obs, info = env.reset(spec)
+    if info.get("terminated", False):
+        return {"return": 0.0, "steps": 0}
+    key, mask = key_fn(obs), info["mask"]
+    total, steps = 0.0, 0
+    a = epsilon_greedy(table.table[key], mask, epsilon, rng)
+    while True:
+        obs, r, terminated, truncated, info = env.step(a)
+        next_mask = info["mask"]
+        next_key = key_fn(obs)
+        total += float(r)
+        steps += 1
+        if rule == "sarsa":
+            next_a = None if terminated else epsilon_greedy(table.table[next_key], next_mask, epsilon, rng)
+            table.sarsa_update(key, a, float(r), next_key, next_a, bool(terminated), alpha, gamma)
+        else:
+            table.q_update(key, a, float(r), next_key, next_mask, bool(terminated), alpha, gamma)
+        if terminated or truncated:
+            break
+        key, mask = next_key, next_mask
+        a = next_a if rule == "sarsa" else epsilon_greedy(table.table[key], mask, epsilon, rng)
+    return {"return": total, "steps": steps}
