@@ -71,13 +71,6 @@ def _prev_pair(step_ptr, pair_sat):
     return np.where(ok, pos, -1)
 
 
-def _block_ends(step_ptr):
-    """List of the last step of every connected block (maximal run of steps with E(k) ≠ ∅)."""
-    conn = np.diff(step_ptr) > 0
-    nxt = np.append(conn[1:], False)
-    return np.flatnonzero(conn & ~nxt).tolist()
-
-
 # ----------------------------------------------------------------------------------------- §6.3 metrics of srv
 def schedule_value(step_ptr, pair_sat, q, srv):
     """(Σq, H) of a serving sequence: Σ q_{k,srv_k} over connected steps (quality units) and the handover count H
@@ -261,13 +254,14 @@ def _viterbi_lex(L, ptr, qs, prev, back):
 
 
 # ------------------------------------------------------------------------------------------- §8.2 P2-B budget
-def _budget_pass(step_ptr, pair_sat, q, h_budget):
+def _budget_pass(step_ptr, pair_sat, q, h_budget, keep_back):
     """One recursion over the whole episode with state (j, h), h = 0..h_budget (§8.2 P2-B).
 
-    V[p, h] is the best Σq of a schedule up to pair p's step that ends serving p's satellite with at most h
-    handovers (−inf when impossible). Staying keeps h, switching in from the previous step's best with h − 1;
-    at a block's first step V = q + carry[h], the best over the previous block's last step (re-attachment is
-    free). Returns (best_q (H+1,), V, stay (S, H+1) bool, arg (L, H+1) best pair per step and h, conn)."""
+    V_k(j, h) is the best Σq of a schedule up to step k that serves j at k with at most h handovers (−inf when
+    impossible). Staying keeps h, switching in from the previous step's best with h − 1; at a block's first step
+    V = q + carry[h], the best over the previous block's last step (re-attachment is free). Only the previous
+    step's V is kept in memory. Returns (best_q (H+1,), stay (S, H+1) bool or None, arg (L, H+1) int32 best pair
+    per step and h or None, conn (L,) bool); the back-pointer arrays only with keep_back."""
     step_ptr, pair_sat, q = _check(step_ptr, pair_sat, q)
     q = np.asarray(q, dtype=np.float64)
     if isinstance(h_budget, bool) or int(h_budget) != h_budget or h_budget < 0:
@@ -276,15 +270,14 @@ def _budget_pass(step_ptr, pair_sat, q, h_budget):
     L = step_ptr.size - 1
     S = pair_sat.size
     prev = _prev_pair(step_ptr, pair_sat)
-    prev = np.where(prev >= 0, prev, S)           # row S is the −inf sentinel: j ∉ E(k−1)
-    V = np.empty((S + 1, nh))
-    V[S] = -np.inf
-    stay = np.zeros((S, nh), dtype=bool)
-    arg = np.full((L, nh), -1, dtype=np.int64)
+    stay = np.zeros((S, nh), dtype=bool) if keep_back else None
+    arg = np.full((L, nh), -1, dtype=np.int32) if keep_back else None
     conn = np.diff(step_ptr) > 0
     ptr = step_ptr.tolist()
     carry = np.zeros(nh)                          # best Σq of the finished blocks, per h
     best = None                                   # (H+1,) best over the previous step's pairs, None after outage
+    V_prev = np.full((1, nh), -np.inf)            # previous step's V plus a last −inf row (j ∉ E(k−1))
+    a_prev = 0
     sw = np.empty(nh)
     for k in range(L):
         a, b = ptr[k], ptr[k + 1]
@@ -293,34 +286,40 @@ def _budget_pass(step_ptr, pair_sat, q, h_budget):
                 carry = best
             best = None
             continue
+        V = np.empty((b - a + 1, nh))
+        V[-1] = -np.inf
         qa = q[a:b, None]
         if best is None:                          # block start: re-attachment costs no handover
-            V[a:b] = qa + carry
+            V[:-1] = qa + carry
         else:
             sw[0] = -np.inf                       # switch: from the best state with h − 1 handovers
             sw[1:] = best[:-1]
-            st = V[prev[a:b]]
+            pp = prev[a:b]
+            st = V_prev[np.where(pp >= 0, pp - a_prev, V_prev.shape[0] - 1)]
             keep = st >= sw                       # ties prefer staying
-            stay[a:b] = keep
-            V[a:b] = qa + np.where(keep, st, sw)
-        blk = V[a:b]
-        arg[k] = a + blk.argmax(axis=0)           # ties: lower id (first maximum)
+            V[:-1] = qa + np.where(keep, st, sw)
+            if keep_back:
+                stay[a:b] = keep
+        blk = V[:-1]
+        if keep_back:
+            arg[k] = a + blk.argmax(axis=0)       # ties: lower id (first maximum)
         best = blk.max(axis=0)
+        V_prev, a_prev = V, a
     if best is not None:
         carry = best
-    return carry, V, stay, arg, conn
+    return carry, stay, arg, conn
 
 
 def budget_front(step_ptr, pair_sat, q, h_budget):
     """(h_budget+1,) float64 best Σq (quality units) with at most h handovers, h = 0..h_budget (P2-B, §8.2);
     −inf where h < H_min. An episode without connected steps gives 0 for every h."""
-    return _budget_pass(step_ptr, pair_sat, q, h_budget)[0]
+    return _budget_pass(step_ptr, pair_sat, q, h_budget, keep_back=False)[0]
 
 
 def budget_schedule(step_ptr, pair_sat, q, h_budget):
     """(L,) int64 serving sequence with at most h_budget handovers and Σq = budget_front(...)[h_budget] (P2-B),
     by backtracking the (j, h) recursion. Raises InputError when h_budget < H_min (no such schedule)."""
-    best, _V, stay, arg, conn = _budget_pass(step_ptr, pair_sat, q, h_budget)
+    best, stay, arg, conn = _budget_pass(step_ptr, pair_sat, q, h_budget, keep_back=True)
     step_ptr = np.asarray(step_ptr, dtype=np.int64)
     pair_sat = np.asarray(pair_sat, dtype=np.int64)
     L = step_ptr.size - 1
