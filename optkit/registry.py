@@ -21,6 +21,9 @@ PLUGINS = (
     "optkit.formulations.allocate",
     "optkit.heuristics.allocate",
     "optkit.learners.allocate",
+    "optkit.formulations.leo_handover",
+    "optkit.heuristics.leo_handover",
+    "optkit.learners.leo_handover",
 )
 
 
