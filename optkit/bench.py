@@ -87,10 +87,11 @@ class Sweep:
 
     def cells(self) -> list[Cell]:
         labels = [c["label"] for c in self.configs]
+        seeded = {m: registry.get_method(self.family, m).seeded for m in self.methods}
         return [Cell(self.family, sc, label, seed, m, cfg, ms)
                 for sc in self.scenarios for label, _ in self.points[sc] for seed in self.seeds
                 for m in self.methods for cfg in (labels if m in self.configured else [""])
-                for ms in self.method_seeds]
+                for ms in (self.method_seeds if seeded[m] else self.method_seeds[:1])]
 
 
 def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, method_seeds="0", configs=(),
@@ -272,11 +273,27 @@ class RowWriter:
         self.fh.close()
 
 
-def results_frame(rows: list[dict], family: str, points: dict | None = None):
+def default_config_labels(family: str, method: str, configs) -> list[str]:
+    """Labels of the configurations that only restate the method's default options (such a run is its default
+    run), in sweep order."""
+    import inspect
+
+    parameters = inspect.signature(registry.get_method(family, method).load()).parameters
+    out = []
+    for config in configs or ():
+        options = {k: v for k, v in config.items() if k != "label"}
+        if options and all(k in parameters and parameters[k].default == v for k, v in options.items()):
+            out.append(config["label"])
+    return out
+
+
+def results_frame(rows: list[dict], family: str, points: dict | None = None, configs=()):
     """Tidy table with the fraction-of-reference columns filled from the reference rows of the same instance.
 
     points: scenario -> [(label, sweep name)] (the manifest's); adds `sweep` (the swept quantity) and
     `sweep_value` (the point label as a number where it is one) for plots against the swept quantity.
+    configs: the sweep's configurations; when the reference ran only under configurations, a row without one is
+    compared with the reference's configuration that restates its defaults (e.g. lam="lex" of offline-dp).
     """
     import pandas as pd
 
@@ -295,11 +312,13 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None):
     ref_rows = ref_rows.sort_values("method_seed").drop_duplicates(["family", "scenario", "point", "seed", "config"])
     refs = {(r.scenario, r.point, r.seed, r.config): r for r in ref_rows.itertuples(index=False)}
     ref_configs = set(ref_rows["config"])
+    defaults = [c for c in default_config_labels(fam.id, fam.reference_method, configs) if c in ref_configs]
+    fallback = "" if "" in ref_configs or not defaults else defaults[0]
     metric_ids = [m.id for m in api.METRICS]
     for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
         df[col] = "" if col == "ref_status" else float("nan")
     for i, row in df.iterrows():
-        config = row["config"] if row["config"] in ref_configs else ""
+        config = row["config"] if row["config"] in ref_configs else fallback
         ref = refs.get((row["scenario"], row["point"], row["seed"], config))
         if ref is None or row["status"] == "error":
             continue
@@ -324,7 +343,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None):
 
 def write_tables(out: Path, family: str):
     manifest = json.loads((Path(out) / MANIFEST).read_text())
-    df = results_frame(read_rows(out), family, manifest["sweep"]["points"])
+    df = results_frame(read_rows(out), family, manifest["sweep"]["points"], manifest["sweep"].get("configs", ()))
     if not df.empty:
         replace_atomically(out / PARQUET, lambda p: df.to_parquet(p, index=False))
         replace_atomically(out / CSV, lambda p: df.to_csv(p, index=False))

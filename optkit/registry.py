@@ -46,6 +46,8 @@ class MethodSpec:
 
     Learners also name `train` ("module:function"): train(family, scenario, point, *, seed, budget, ...) used by
     `optkit train`; their `entry` trains on a cache miss (or loads the cached checkpoint) and then decides.
+    seeded: False for a deterministic method whose result does not depend on the method seed; a sweep then runs
+    it once per instance (its first method seed) instead of once per method seed.
     """
 
     family: str
@@ -55,6 +57,8 @@ class MethodSpec:
     entry: str
     description: str
     train: str | None = None
+    seeded: bool = True
+
 
     def load(self) -> Callable:
         module_name, _, attr = self.entry.partition(":")

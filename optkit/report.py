@@ -83,7 +83,7 @@ def load_results(directory) -> Results:
 
     try:
         if (directory / bench.ROWS).is_file():
-            df = bench.results_frame(bench.read_rows(directory), fam.id, points)
+            df = bench.results_frame(bench.read_rows(directory), fam.id, points, sweep.get("configs", ()))
         elif (directory / bench.PARQUET).is_file():
             df = pd.read_parquet(directory / bench.PARQUET)
         else:
@@ -820,6 +820,23 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
                              "±1 std band.")
 
 
+def _family_report(res: Results, figs: Figures) -> list[str]:
+    """The family's own figures and tables: its API may define `report_extras(res, figs, figures) -> markdown
+    lines`, where `figures` lists the figure names of the experiment (None when the run was not an experiment)."""
+    from optkit import registry
+
+    api = registry.family_api(res.sweep["family"])
+    extras = getattr(api, "report_extras", None)
+    if extras is None:
+        return []
+    figures = None
+    if res.sweep.get("experiment"):
+        from optkit.experiments import load_experiment
+
+        figures = list(load_experiment(res.sweep["experiment"], res.sweep.get("budget", "quick")).figures)
+    return list(extras(res, figs, figures))
+
+
 # ----------------------------------------------------------------------------------------------- entry point
 
 def write_report(directory) -> Path:
@@ -841,6 +858,7 @@ def write_report(directory) -> Path:
             runtime_figure(res, figs, sc)
         curve_notes: list[str] = []
         convergence_figures(res, figs, curve_notes)
+        family_sections = _family_report(res, figs)
 
     s = res.sweep
     title = s.get("experiment") or ", ".join(s["scenarios"])
@@ -862,6 +880,7 @@ def write_report(directory) -> Path:
     lines += _errors(res)
     lines += _reference_section(res)
     lines += _results_tables(res)
+    lines += family_sections
     lines += ["## Figures", ""]
     for name, caption, extra in figs.written:
         lines += [f"![{name}]({FIGURES}/{name})", "", f"*{caption}*", ""] + extra

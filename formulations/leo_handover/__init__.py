@@ -17,15 +17,15 @@ FAMILY = register_family(FamilySpec(
 ))
 
 register_method(MethodSpec(
-    family="leo-handover", id="offline-minho", kind="exact", knowledge="oracle", entry=f"{_MODULE}:solve_minho",
+    family="leo-handover", id="offline-minho", kind="exact", knowledge="oracle", seeded=False, entry=f"{_MODULE}:solve_minho",
     description="provably minimal handover schedule by greedy interval covering (spec §8.1), full knowledge",
 ))
 register_method(MethodSpec(
-    family="leo-handover", id="offline-dp", kind="exact", knowledge="oracle", entry=f"{_MODULE}:solve_dp",
+    family="leo-handover", id="offline-dp", kind="exact", knowledge="oracle", seeded=False, entry=f"{_MODULE}:solve_dp",
     description="Viterbi optimum of sum q - lam*H (lam >= 0, default 'lex': fewest handovers, then best reward) "
                 "(spec §8.2), full knowledge",
 ))
 register_method(MethodSpec(
-    family="leo-handover", id="offline-milp", kind="exact", knowledge="oracle", entry=f"{_MODULE}:solve_milp",
+    family="leo-handover", id="offline-milp", kind="exact", knowledge="oracle", seeded=False, entry=f"{_MODULE}:solve_milp",
     description="P2-lam as a Pyomo MILP solved by HiGHS, cross-check of offline-dp (spec §5.2, §8.3)",
 ))
