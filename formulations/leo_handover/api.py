@@ -39,3 +39,11 @@ def describe(instance: LeoHandoverInstance) -> dict:
     """A few size figures for tables."""
     return {"satellites": instance.n_sat, "candidates": instance.n_candidates, "test_episodes": instance.n_test_episodes,
             "steps": instance.n_steps, "dt_s": instance.dt_s}
+
+
+def report_extras(res, figs, figures) -> list[str]:
+    """Family figures and tables of `optkit report` (data description, training curves, comparison, gap to the
+    offline optimum, Pareto front, ablation, weight sensitivity, geometry and MILP checks)."""
+    from optkit.formulations.leo_handover.report import report_extras as extras
+
+    return extras(res, figs, figures)
