@@ -57,6 +57,28 @@ def _check_output(flag: str, path: Path | None) -> None:
         raise InputError(f"{flag}: cannot write '{path}' (a directory, or its folder is not writable)")
 
 
+def parse_options(items: list[str] | None) -> dict:
+    """--option KEY=VALUE (repeatable): method options; VALUE is read as JSON (numbers, true/false, null) and
+    otherwise taken as text. Keys may use - or _."""
+    options = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise InputError(f"--option: '{item}' must read KEY=VALUE")
+        if key in options:
+            raise InputError(f"--option: '{key}' given more than once")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
+OPTION_OPTION = typer.Option(None, "--option", "-O", help="method option KEY=VALUE, repeatable (e.g. lam=lex, "
+                                                          "episodes=1000, train_every=1, device=cuda)")
+
+
 # Options shared by the commands that make an instance.
 FORMULATION_OPTION = typer.Option(..., "--formulation", "-f", help="family id or formulation alias")
 SCENARIO_OPTION = typer.Option(None, "--scenario", "--preset", "-s", help="preset id (default: the family's)")
@@ -133,6 +155,7 @@ def solve_command(
     fmt: str = typer.Option("table", "--format", help="table or json"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the solution (decisions) JSON here"),
     export_model: Optional[Path] = typer.Option(None, "--export-model", help="write the model as .mps or .lp"),
+    option: Optional[list[str]] = OPTION_OPTION,
 ) -> None:
     """Solve one instance with one method and print its evaluation."""
     from optkit import registry
@@ -167,6 +190,11 @@ def solve_command(
     options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
                "export_model": str(export_model) if export_model else None, "budget": budget,
                "checkpoint": str(checkpoint) if checkpoint else None}
+    extra = parse_options(option)
+    clash = sorted(set(extra) & (set(options) | {"time_limit", "seed"}))
+    if clash:
+        raise InputError(f"--option: {', '.join(clash)} has its own flag")
+    options.update(extra)
     method_options(spec, {"time_limit": time_limit, **options})   # reject unused flags before any work
     typer.echo(f"optkit: {family.id}/{inst.preset} seed {inst.seed}: running '{spec.id}'"
                + (f" (time limit {time_limit:g} s)" if time_limit else ""), err=True)
@@ -279,6 +307,7 @@ def train_command(
     budget: str = typer.Option("quick", "--budget", help="check|smoke|quick|paper"),
     output: Optional[Path] = typer.Option(None, "-o", "--output",
                                           help="also copy the checkpoint here (it is cached in any case)"),
+    option: Optional[list[str]] = OPTION_OPTION,
 ) -> None:
     """Train a learner on the training seeds of a preset (point) and cache its checkpoint."""
     from optkit import registry
@@ -297,12 +326,19 @@ def train_command(
     scenario_params(family.id, scenario, point)      # validates scenario and point before training
     module_name, _, attr = spec.train.partition(":")
     import importlib
+    import inspect
 
     train = getattr(importlib.import_module(module_name), attr)
+    extra = parse_options(option)
+    accepted = inspect.signature(train).parameters
+    unknown = sorted(k for k in extra if k not in accepted or k in ("family", "scenario", "point", "seed", "budget",
+                                                                    "out", "progress"))
+    if unknown:
+        raise InputError(f"--option: method '{spec.id}' does not take {', '.join(unknown)} when training")
     typer.echo(f"optkit: training '{spec.id}' on {family.id}/{scenario}{':' + point if point else ''}"
                f" (budget {budget}, seed {seed})", err=True)
     result = train(family.id, scenario, point, seed=seed, budget=budget,
-                   out=str(output) if output else None, progress=True)
+                   out=str(output) if output else None, progress=True, **extra)
     typer.echo(json.dumps(json_ready({k: v for k, v in result.items() if k != "curve"})))
 
 

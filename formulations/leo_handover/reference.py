@@ -36,8 +36,9 @@ def _episode_objective(table, srv, lam) -> float:
     return total_q if lam == "lex" else total_q - lam * handovers
 
 
-def solve_minho(inst, *, seed: int = 0) -> Solution:
-    """Provably minimal handover schedule per episode (§8.1). objective = mean −H_min (P2-H), exact."""
+def solve_minho(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
+    """Provably minimal handover schedule per episode (§8.1). objective = mean −H_min (P2-H), exact.
+    time_limit is accepted and unused (linear time)."""
     start = time.perf_counter()
     srv, values = [], []
     for table in evaluation_tables(inst):
@@ -50,9 +51,10 @@ def solve_minho(inst, *, seed: int = 0) -> Solution:
                     info={"objective": "mean of -H_min over the test episodes (P2-H)"})
 
 
-def solve_dp(inst, *, seed: int = 0, lam: float | str = "lex") -> Solution:
+def solve_dp(inst, *, seed: int = 0, lam: float | str = "lex", time_limit: float | None = None) -> Solution:
     """Viterbi optimum of P2-λ per episode (§8.2); lam="lex": fewest handovers, then the largest Σq.
-    objective = mean over episodes of Σq − λH (of Σq for "lex"), exact."""
+    objective = mean over episodes of Σq − λH (of Σq for "lex"), exact. time_limit is accepted and unused
+    (milliseconds per episode)."""
     lam = parse_lambda(lam)
     start = time.perf_counter()
     srv, values = [], []
