@@ -2,8 +2,9 @@
 
 Pure numpy. Every function works elementwise and broadcasts over leading dimensions; vectors carry their three
 Cartesian components in the last axis. Units: km, km/s, s, degrees at the interface (radians inside).
-Dot products are written out component by component (no einsum/matmul), so one pair gives bit-identical
-results whatever array it is evaluated in; `world.py` relies on that.
+Everything is elementwise (dot products written out component by component, no einsum/matmul), so a pair
+evaluated inside two different 1-D arrays gets the same values; `world.py` relies on that to make the window pass
+and `pair_geometry` agree exactly.
 """
 from __future__ import annotations
 
