@@ -46,7 +46,22 @@ class HandoverEnv:
         self.table = table if table is not None else episode_table(self.worlds[spec.world], self.params, self.scaler, spec)
         t = self.table
         age = spec.k0 + t.step - t.start
-        self._priority = np.lexsort((t.sat, -t.el_deg, age, t.step))      # §4.5 rule 1, grouped by step
+        priority = np.lexsort((t.sat, -t.el_deg, age, t.step))          # §4.5 rule 1, grouped by step
+        # Per-step Python lists: a step touches at most a handful of pairs, where list access beats numpy calls.
+        self._priority = priority.tolist()
+        self._ptr = t.step_ptr.tolist()
+        self._sat = t.sat.tolist()
+        self._rows = np.ascontiguousarray(t.features[:, self.columns], dtype=np.float32)     # (S, F) state rows
+        counts = t.counts
+        # same_set[k]: E(k) holds exactly the satellites of E(k-1) (then the candidate list only shifts its pairs).
+        same = np.zeros(t.L, dtype=bool)
+        same[1:] = (counts[1:] == counts[:-1]) & (counts[1:] > 0)
+        pair_step = t.step
+        lag = counts[pair_step]
+        previous = np.arange(t.sat.size) - lag
+        differs = same[pair_step] & (t.sat != t.sat[np.maximum(previous, 0)])
+        same[np.unique(pair_step[differs])] = False
+        self._same_set = same.tolist()
         self.srv = np.full(t.L, -1, dtype=np.int64)
         self.k = 0
         self.prev = -1                       # srv_{k-1}
@@ -78,7 +93,8 @@ class HandoverEnv:
         """Skip outage steps (srv = -1, no decision); build C(k) of the next decision step. Returns steps skipped."""
         t = self.table
         skipped = 0
-        while self.k < t.L and t.step_ptr[self.k] == t.step_ptr[self.k + 1]:
+        ptr = self._ptr
+        while self.k < t.L and ptr[self.k] == ptr[self.k + 1]:
             self.srv[self.k] = -1
             self.prev = -1
             self.slots, self.slot_pairs = [-1] * self.M, [-1] * self.M
@@ -93,29 +109,35 @@ class HandoverEnv:
 
     def _candidates(self) -> None:
         """§4.5: keep the serving satellite, fill up to M newest eligible satellites, stable or age-sorted slots."""
-        t, k, M = self.table, self.k, self.M
-        lo, hi = int(t.step_ptr[k]), int(t.step_ptr[k + 1])
+        k, M = self.k, self.M
+        lo, hi = self._ptr[k], self._ptr[k + 1]
+        if self.stable and self._same_set[k] and hi - lo <= M and self.prev >= 0:
+            shift = lo - self._ptr[k - 1]        # same members in the same slots: only the pair indices move
+            self.slot_pairs = [p + shift if p >= 0 else -1 for p in self.slot_pairs]
+            return
         ranked = self._priority[lo:hi]                 # pair indices of step k in priority order
-        serving = t.find(k, self.prev) if self.prev >= 0 else -1
+        serving = -1
+        if self.prev >= 0:
+            serving = next((p for p in range(lo, hi) if self._sat[p] == self.prev), -1)
         members = [serving] if serving >= 0 else []
         for p in ranked:
             if len(members) >= M:
                 break
             if p != serving:
-                members.append(int(p))
+                members.append(p)
         if not self.stable:
-            rank = {int(p): i for i, p in enumerate(ranked)}
+            rank = {p: i for i, p in enumerate(ranked)}
             members.sort(key=rank.__getitem__)
             pairs = members + [-1] * (M - len(members))
         else:
-            sat_of = {int(t.sat[p]): p for p in members}
+            sat_of = {self._sat[p]: p for p in members}
             pairs = [sat_of.pop(s) if s in sat_of else -1 for s in self.slots]          # members keep their slot
-            new = [p for p in members if int(t.sat[p]) in sat_of]                        # priority order
+            new = [p for p in members if self._sat[p] in sat_of]                         # priority order
             empty = [m for m in range(M) if pairs[m] < 0]
             for m, p in zip(empty, new):
                 pairs[m] = p
         self.slot_pairs = pairs
-        self.slots = [int(t.sat[p]) if p >= 0 else -1 for p in pairs]
+        self.slots = [self._sat[p] if p >= 0 else -1 for p in pairs]
 
     @property
     def mask(self) -> np.ndarray:
@@ -123,16 +145,14 @@ class HandoverEnv:
 
     def _observe(self) -> np.ndarray:
         """E19: per slot the selected normalized features, pad (1, 1, 0, 1[, 1]) for empty slots; serving one-hot."""
-        rows = np.tile(self.pad, (self.M, 1))
-        filled = [m for m, p in enumerate(self.slot_pairs) if p >= 0]
-        if filled:
-            pairs = [self.slot_pairs[m] for m in filled]
-            rows[filled] = self.table.features[np.ix_(pairs, self.columns)]
+        rows = np.empty((self.M, self.pad.size), dtype=np.float32)
+        for m, p in enumerate(self.slot_pairs):
+            rows[m] = self._rows[p] if p >= 0 else self.pad
         obs = rows.reshape(-1)
         if self.serving_flag:
             flag = np.array([1.0 if (s >= 0 and s == self.prev) else 0.0 for s in self.slots], dtype=np.float32)
             obs = np.concatenate([obs, flag])
-        return obs.astype(np.float32)
+        return obs
 
     def _info(self, skipped: int, handover: bool, forced: bool) -> dict:
         return {"mask": self.mask, "cand_ids": np.array(self.slots, dtype=np.int64), "k": self.table.spec.k0 + self.k,
