@@ -7,6 +7,7 @@ are missing is skipped with a reason, never raised. Matplotlib is used through `
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,6 +38,7 @@ WIDE_TABLE = (("H/h", "handover_rate_hr"), ("H_forced", "handovers_forced"), ("H
               ("FSPL [dB]", "fspl_db"), ("η_HO", "eta_ho"), ("ΔH", "excess_handovers"), ("η_LD", "eta_ld"),
               ("η_G", "eta_g"))
 KIND_COLORS = {"learner": "#1f77b4", "heuristic": "#ff7f0e", "exact": "#2ca02c"}
+KIND_NAMES = {"learner": "learner", "heuristic": "heuristic", "exact": "offline reference"}
 SKIPPABLE = (InputError, ValueError, LookupError, OSError, ArithmeticError)
 
 
@@ -69,10 +71,10 @@ class _Context:
     def __init__(self, res):
         self.res = res
         self._instances: dict = {}
-
-    @property
-    def ok(self):
-        return self.res.df[self.res.df["status"] != "error"]
+        self.ok = res.df[res.df["status"] != "error"]
+        keys = ["scenario", "point", "method", "config"]
+        self._groups = {k: g for k, g in self.ok.groupby(keys, sort=False)} if not self.ok.empty else {}
+        self._empty = self.ok.iloc[0:0]
 
     def places(self) -> list[tuple[str, str]]:
         """(scenario, point) pairs of the run, in manifest order."""
@@ -91,14 +93,9 @@ class _Context:
             self._instances[key] = make_instance(FAMILY, scenario, int(seed), point=point or None)
         return self._instances[key]
 
-    def rows(self, scenario: str, point: str, method: str | None = None, config: str | None = None):
-        df = self.ok
-        keep = (df["scenario"] == scenario) & (df["point"] == point)
-        if method is not None:
-            keep &= df["method"] == method
-        if config is not None:
-            keep &= df["config"] == config
-        return df[keep]
+    def rows(self, scenario: str, point: str, method: str, config: str):
+        """Finished non-error rows of one series at one scenario point (one per seed pair)."""
+        return self._groups.get((scenario, point, method, config), self._empty)
 
     def series(self, scenario: str, point: str, metrics=()) -> list[tuple[str, str]]:
         """(method, config) pairs with at least one finished row here (and a finite value of every metric)."""
@@ -124,7 +121,9 @@ def _place_title(scenario: str, point: str) -> str:
     return f"`{scenario}`" + (f" point `{point}`" if point else "")
 
 
+@functools.lru_cache(maxsize=None)
 def _kind(method: str) -> str:
+    """The registered kind of a method (learner, heuristic, exact), '' when it is not registered."""
     from optkit import registry
 
     try:
@@ -408,7 +407,11 @@ def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title
         stats = [ctx.stats(scenario, point, *s, metric) for s in series]
         means = np.array([st[0] for st in stats])
         stds = np.array([st[1] if st[2] > 1 else 0.0 for st in stats])
-        ax.barh(y, np.nan_to_num(means), xerr=np.nan_to_num(stds), color=colors, capsize=2)
+        ax.barh(y, np.nan_to_num(means), color=colors)
+        has_std = stds > 0
+        if has_std.any():
+            ax.errorbar(means[has_std], y[has_std], xerr=stds[has_std], fmt="none", ecolor="black", capsize=2,
+                        linewidth=0.8)
         for yi, m in zip(y, means):
             if not math.isfinite(m):
                 ax.text(0, yi, " n/a", va="center", fontsize=7, color="#555555")
@@ -417,7 +420,7 @@ def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title
     axes[0].set_yticks(y)
     axes[0].set_yticklabels(labels, fontsize=8)
     axes[0].invert_yaxis()
-    handles = [Patch(color=c, label=k) for k, c in KIND_COLORS.items()]
+    handles = [Patch(color=c, label=KIND_NAMES[k]) for k, c in KIND_COLORS.items()]
     fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=3, frameon=False)
     fig.suptitle(title, fontsize=10, x=0.4)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
@@ -490,6 +493,14 @@ def _gap(ctx: _Context, figs) -> list[str]:
 
 def _lam_label(lam) -> str:
     return "lex" if isinstance(lam, str) else f"{lam:g}"
+
+
+def _group_labels(lams, H, Q) -> dict:
+    """{(H, Σq): [λ labels]}: λ values that give the same point share one annotation."""
+    groups: dict = {}
+    for lam, h, q in zip(lams, H, Q):
+        groups.setdefault((round(float(h), 9), round(float(q), 9)), []).append(_lam_label(lam))
+    return groups
 
 
 def pareto_episodes(tables, lams=PARETO_LAMBDAS) -> tuple[np.ndarray, np.ndarray]:
@@ -565,24 +576,33 @@ def _pareto(ctx: _Context, figs) -> list[str]:
         ax = fig.add_subplot()
         budget_text = ""
         if with_budget and B_all and len({b.size for b in B_all}) == 1:
-            ax.step(np.mean(B_all, axis=0), np.mean(V_all, axis=0), where="post", color="#bbbbbb", linewidth=1.2,
-                    label="P2-B: best mean Σq with budget H_min + δ")
-            budget_text = (" Grey steps: the budgeted front P2-B, best Σq with at most H_min,e + δ handovers per "
-                           "episode (capped at the λ = 0 count), averaged over episodes, drawn at the mean budget.")
+            ax.plot(np.mean(B_all, axis=0), np.mean(V_all, axis=0), color="#999999", linewidth=1.0, linestyle="--",
+                    marker=".", label="P2-B: best mean Σq with budget H_min,e + δ per episode")
+            budget_text = (" Grey dashed: the budgeted problem P2-B with the same budget H_min,e + δ (δ = 0, 1, …, "
+                           "capped at the episode's λ = 0 count) in every episode e, best Σq averaged over episodes "
+                           "and drawn at the mean budget; a uniform δ is one family of budgets, so these points may "
+                           "lie below the supported points, which are optimal for the episodes' total.")
         else:
             budget_text = (" The budgeted front P2-B is left out here: its (j, h) recursion would exceed the "
                            "report's time budget on these episodes.")
         ax.plot(H_mean, Q_mean, marker="o", color="black", linewidth=1.2, label="P2-λ supported points (DP)")
-        for lam, h, q in zip(lams, H_mean, Q_mean):
-            ax.annotate(f"λ={_lam_label(lam)}", (h, q), textcoords="offset points", xytext=(4, -10), fontsize=7)
-        placed = []
+        for i, ((h, q), names) in enumerate(_group_labels(lams, H_mean, Q_mean).items()):
+            ax.annotate("λ=" + ",".join(names), (h, q), textcoords="offset points", xytext=(5, -10 if i % 2 else 5),
+                        fontsize=7)
+        x_max = max(1.0, float(np.nanmax(H_mean))) * 2.0
+        placed, outside = [], []
         for i, (method, config) in enumerate(ctx.series(scenario, point, ("handovers", "reward"))):
             h = ctx.stats(scenario, point, method, config, "handovers")[0]
             g = ctx.stats(scenario, point, method, config, "reward")[0]
+            name = core.series_name(method, config)
+            placed.append([name, _fmt(h), _fmt(g)])
             marker = {"learner": "s", "heuristic": "^", "exact": "D"}.get(_kind(method), "o")
-            ax.scatter([h], [g], marker=marker, s=40, zorder=4, color=f"C{i % 10}",
-                       label=core.series_name(method, config))
-            placed.append([core.series_name(method, config), _fmt(h), _fmt(g)])
+            if h > x_max:
+                outside.append(name)
+                name = f"{name} (H = {_fmt(h)}, drawn at the edge)"
+                marker, h = ">", x_max
+            ax.scatter([h], [g], marker=marker, s=40, zorder=4, color=f"C{i % 10}", label=name)
+        ax.set_xlim(-0.03 * x_max, x_max * 1.03)
         ax.set_xlabel("mean handovers per test episode H")
         ax.set_ylabel("mean total quality per test episode Σq = G")
         ax.grid(alpha=0.3)
@@ -594,7 +614,9 @@ def _pareto(ctx: _Context, figs) -> list[str]:
                   f"{_place_title(scenario, point)}: the offline quality–handover trade-off of the test episodes. "
                   f"Black: the Viterbi optimum of Σq − λH for λ ∈ {{{', '.join(_lam_label(x) for x in lams)}}} "
                   f"(mean H and mean Σq over the episodes).{budget_text} Markers: every method of the run (mean "
-                  "handovers vs mean reward over seeds).")
+                  "handovers vs mean reward over seeds)"
+                  + (f"; {', '.join(outside)} lie beyond the axis and are drawn at its right edge." if outside
+                     else "."))
         drawn = True
         rows = [[_lam_label(lam), _fmt(h), _fmt(q)] for lam, h, q in zip(lams, H_mean, Q_mean)]
         lines += [f"{_place_title(scenario, point)}: supported points of the front (DP per λ):", ""]
