@@ -3,7 +3,9 @@
 Family-agnostic; the rules follow leo_handover spec §7.1 (`dqn`, `dqn-listingA`) and §11:
 * y = clip(r) + γ·where(done, 0, max_{a' valid in s'} Q_θ⁻(s', a')), invalid slots filled with −1e9 before the
   max (a terminal s' has an all-zero mask; `torch.where` keeps its −1e9 out of y, so no NaN/−inf arithmetic);
-* loss MSE(Q_θ(s, a), y), Adam (fused kernel where available), no gradient clipping, no double DQN, no dueling;
+* loss MSE(Q_θ(s, a), y), Adam, no gradient clipping, no double DQN, no dueling; on the CPU the update is computed
+  in numpy on views of the torch parameters (`update_backend`, learners/numpy_update.py), on other devices by
+  autograd and torch's Adam (fused kernel where available);
 * the global decision-step counter t counts every stored transition (t = 1, 2, ...); once the buffer holds
   ≥ learning_starts transitions, one gradient step after every decision step with t % train_every == 0;
 * hard target copy θ⁻ ← θ after every `target_sync_episodes`-th episode;
@@ -24,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from optkit.learners.numpy_update import NumpyDQNUpdate
 from optkit.learners.replay import ReplayMemory
 from optkit.learners.tabular import greedy_action, linear_episode_epsilon
 
@@ -62,6 +65,10 @@ class DQNConfig:
     """Per-decision-step factor ("listingA" only)."""
     eps_floor: float = 0.1
     """Lower bound of ε ("listingA" only)."""
+    update_backend: str = "auto"
+    """Where the gradient step is computed: "torch" (autograd + torch Adam), "numpy" (the same update written out
+    in numpy on views of the torch parameters, several times faster for these small networks on a CPU; see
+    learners/numpy_update.py) or "auto" (numpy on the CPU, torch on other devices)."""
 
     @classmethod
     def listing_a(cls, **overrides) -> "DQNConfig":
@@ -124,7 +131,17 @@ class DQNLearner:
         self._layers = None     # numpy views of the online parameters (CPU forward pass of q_values)
         self.target = copy.deepcopy(self.online)
         self.target.requires_grad_(False)
-        self.optimizer = adam(self.online.parameters(), self.config.lr)
+        backend = self.config.update_backend
+        if backend not in ("auto", "torch", "numpy"):
+            raise ValueError(f"unknown update_backend {backend!r}")
+        if backend == "numpy" and self.device.type != "cpu":
+            raise ValueError("update_backend 'numpy' needs device 'cpu'")
+        self._numpy_update = None
+        if backend == "numpy" or (backend == "auto" and self.device.type == "cpu"):
+            self._numpy_update = NumpyDQNUpdate(self.online, self.target, self.config.lr)
+            self.optimizer = None
+        else:
+            self.optimizer = adam(self.online.parameters(), self.config.lr)
         self.memory = ReplayMemory(self.config.buffer, {
             "obs": ((self.n_obs,), np.float32),
             "action": ((), np.int64),
@@ -197,6 +214,10 @@ class DQNLearner:
     def train_step(self) -> float:
         """One Adam step on the MSE of Q_θ(s, a) against `dqn_targets` over a uniform minibatch; returns the loss."""
         sample = self.memory.sample(self.config.batch)
+        if self._numpy_update is not None:
+            loss = self._numpy_update.step(sample, self.config.gamma)
+            self.grad_steps += 1
+            return loss
         b = {k: torch.from_numpy(v).to(self.device) for k, v in sample.items()}
         q_taken = self.online(b["obs"]).gather(1, b["action"].unsqueeze(1)).squeeze(1)
         with torch.no_grad():
@@ -207,6 +228,15 @@ class DQNLearner:
         self.optimizer.step()
         self.grad_steps += 1
         return float(loss.item())
+
+    @property
+    def optimizer_steps(self) -> int:
+        """Adam steps actually taken, by the optimizer's own counter (0 before the first step)."""
+        if self._numpy_update is not None:
+            return self._numpy_update.adam.t
+        state = self.optimizer.state
+        p = next(self.online.parameters())
+        return int(state[p]["step"]) if p in state else 0
 
     def sync_target(self) -> None:
         """θ⁻ ← θ (hard copy)."""
@@ -225,14 +255,28 @@ class DQNLearner:
     def state_dict(self) -> dict:
         """Networks, optimizer and counters (tensors only; loadable with torch.load(weights_only=True)).
         The replay memory and the numpy rng are not included."""
+        if self._numpy_update is not None:
+            adam_state = self._numpy_update.state()
+            optimizer = {"m": [torch.from_numpy(m) for m in adam_state["m"]],
+                         "v": [torch.from_numpy(v) for v in adam_state["v"]], "t": torch.tensor(adam_state["t"])}
+        else:
+            optimizer = self.optimizer.state_dict()
         return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "t": torch.tensor(self.t),
+                "optimizer": optimizer, "t": torch.tensor(self.t),
                 "grad_steps": torch.tensor(self.grad_steps), "target_syncs": torch.tensor(self.target_syncs)}
 
     def load_state_dict(self, state: dict) -> None:
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        optimizer = state["optimizer"]
+        numpy_state = isinstance(optimizer, dict) and "m" in optimizer
+        if self._numpy_update is not None and numpy_state:
+            self._numpy_update.load_state({"m": [m.numpy() for m in optimizer["m"]],
+                                           "v": [v.numpy() for v in optimizer["v"]], "t": int(optimizer["t"])})
+        elif self._numpy_update is None and not numpy_state:
+            self.optimizer.load_state_dict(optimizer)
+        else:
+            raise ValueError("checkpoint optimizer state was written by the other update backend")
         self.t = int(state["t"])
         self.grad_steps = int(state["grad_steps"])
         self.target_syncs = int(state.get("target_syncs", 0))

@@ -73,9 +73,7 @@ def policy_return(env, spec, policy) -> tuple[float, float]:
 
 def adam_steps(learner) -> int:
     """Adam steps actually taken (the optimizer's own counter; 0 before the first step)."""
-    state = learner.optimizer.state
-    p = next(learner.online.parameters())
-    return int(state[p]["step"]) if p in state else 0
+    return learner.optimizer_steps
 
 
 def feed(learner, n, rng, reward=0.5):
