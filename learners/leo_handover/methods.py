@@ -19,11 +19,11 @@ from optkit.formulations.leo_handover.evaluator import Decisions, episode_metric
 from optkit.formulations.leo_handover.generator import (fit_training_scaler, normalized_params, training_orbits,
                                                         training_specs)
 from optkit.learners import dqn as dqn_core
-from optkit.learners import harness, tabular
+from optkit.learners import harness, numpy_update, tabular
 from optkit.solution import Solution, Status
 
 FAMILY = "leo-handover"
-SOURCES = harness.source_files(__file__, dqn_core.__file__, tabular.__file__, family=FAMILY)
+SOURCES = harness.source_files(__file__, dqn_core.__file__, numpy_update.__file__, tabular.__file__, family=FAMILY)
 MASK_AT_TEST_VALUE = 0.5          # §7.1 option mask_at_test: the removed feature's value at test time
 
 
