@@ -190,3 +190,12 @@ def test_small_helpers():
     assert finite.mean() > 0.9                                       # only date-line crossings are broken
     assert np.allclose(np.where(finite, ground, 0.0)[0][finite[0]], 800.0, atol=1e-6)
     assert np.allclose(ground[1][finite[1]], 1200.0, atol=1e-6)
+
+
+def test_a_run_that_is_no_experiment_gets_comparison_and_gap(test_run, tmp_path):
+    out, _ = test_run
+    figs = Figures(tmp_path)
+    lines = leo_report.report_extras(load_results(out), figs, None)
+    assert sorted(name for name, _, _ in figs.written) == ["comparison-smoke.png", "gap-smoke.png"]
+    assert "### Test comparison (EXP-2)" in lines and "### Gap to the offline optimum (EXP-7)" in lines
+    assert not figs.skipped
