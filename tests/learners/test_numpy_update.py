@@ -59,7 +59,7 @@ def test_fifty_updates_match_torch_adam():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        assert abs(loss_numpy - float(loss)) <= 1e-5 * max(1.0, float(loss))
+        assert abs(loss_numpy - loss.item()) <= 1e-5 * max(1.0, loss.item())
     for a, b in zip(online.parameters(), reference.parameters()):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-6)
     assert update.adam.t == 50
