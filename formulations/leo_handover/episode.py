@@ -106,10 +106,9 @@ def episode_windows(orbits, params: dict, spec: EpisodeSpec):
     return world.world_windows(orbits, params)
 
 
-def episode_table(orbits, params: dict, scaler: Scaler, spec: EpisodeSpec) -> EpisodeTable:
-    """Geometry, features and rewards of every eligible pair of the episode (E1-E22), one vectorized pass."""
-    from optkit.formulations.leo_handover import world
-
+def episode_pairs(orbits, params: dict, spec: EpisodeSpec) -> dict:
+    """The eligible pairs of an episode without geometry: step_ptr (L+1,), and per pair (sorted by step, then
+    satellite) steps (absolute), sat, start and end of its window (E16)."""
     win = episode_windows(orbits, params, spec)
     first, last = spec.k0, spec.k0 + spec.L - 1
     hit = (win.start <= last) & (win.end >= first)
@@ -122,12 +121,22 @@ def episode_table(orbits, params: dict, scaler: Scaler, spec: EpisodeSpec) -> Ep
     sats = sat_w[owner]
     order = np.lexsort((sats, steps))
     steps, sats, owner = steps[order], sats[order], owner[order]
-    geometry = world.pair_geometry(orbits, params, steps, sats, float(spec.psi), anchor_step=spec.k0)
-    features = normalized_features(geometry, scaler)
     step_ptr = np.concatenate([[0], np.cumsum(np.bincount(steps - first, minlength=spec.L))]).astype(np.int64)
+    return {"step_ptr": step_ptr, "steps": steps, "sat": sats.astype(np.int64),
+            "start": start_w[owner].astype(np.int64), "end": end_w[owner].astype(np.int64)}
+
+
+def episode_table(orbits, params: dict, scaler: Scaler, spec: EpisodeSpec) -> EpisodeTable:
+    """Geometry, features and rewards of every eligible pair of the episode (E1-E22), one vectorized pass."""
+    from optkit.formulations.leo_handover import world
+
+    pairs = episode_pairs(orbits, params, spec)
+    geometry = world.pair_geometry(orbits, params, pairs["steps"], pairs["sat"], float(spec.psi),
+                                   anchor_step=spec.k0)
+    features = normalized_features(geometry, scaler)
     return EpisodeTable(
-        spec=spec, dt_s=float(params["dt_s"]), step_ptr=step_ptr, sat=sats.astype(np.int64),
-        start=start_w[owner].astype(np.int64), end=end_w[owner].astype(np.int64),
+        spec=spec, dt_s=float(params["dt_s"]), step_ptr=pairs["step_ptr"], sat=pairs["sat"],
+        start=pairs["start"], end=pairs["end"],
         el_deg=geometry["el_deg"], az_deg=geometry["az_deg"], range_km=geometry["range_km"],
         dirdiff_deg=geometry["dirdiff_deg"], range_rate_kmps=geometry["range_rate_kmps"], features=features,
         reward=reward(features, geometry["el_deg"], params),

@@ -11,7 +11,7 @@ import numpy as np
 
 from optkit.errors import InputError
 from optkit.formulations.leo_handover import offline
-from optkit.formulations.leo_handover.episode import evaluation_tables
+from optkit.formulations.leo_handover.episode import episode_pairs, evaluation_specs, evaluation_tables
 from optkit.formulations.leo_handover.evaluator import Decisions
 from optkit.solution import Solution, Status
 
@@ -41,10 +41,13 @@ def solve_minho(inst, *, seed: int = 0, time_limit: float | None = None) -> Solu
     time_limit is accepted and unused (linear time)."""
     start = time.perf_counter()
     srv, values = [], []
-    for table in evaluation_tables(inst):
-        s = offline.min_handover_schedule(table.step_ptr, table.sat, table.end)
+    orbits, params = inst.orbits(), inst.params()
+    for spec in evaluation_specs(inst):
+        pairs = episode_pairs(orbits, params, spec)         # windows only: no geometry needed
+        s = offline.min_handover_schedule(pairs["step_ptr"], pairs["sat"], pairs["end"])
         srv.append(s)
-        values.append(-float(offline.schedule_value(table.step_ptr, table.sat, table.reward, s)[1]))
+        no_quality = np.zeros(pairs["sat"].size)
+        values.append(-float(offline.schedule_value(pairs["step_ptr"], pairs["sat"], no_quality, s)[1]))
     objective = float(np.mean(values))
     return Solution(family=FAMILY, method="offline-minho", status=Status.OPTIMAL, decisions=Decisions(tuple(srv)),
                     objective=objective, bound=objective, gap=0.0, runtime_s=time.perf_counter() - start,
