@@ -199,6 +199,17 @@ def test_evaluate_empty_episode_gives_nan_ld_and_is_counted(monkeypatch):
     assert all(math.isfinite(v) or math.isnan(v) for v in e.metrics.values())
 
 
+def test_handover_penalty_is_reported_apart_from_g(monkeypatch):
+    table = make_table([{A, B}] * 4, rew={(k, j): 0.1 * k + (0.3 if j == A else 0.2) for k in range(4) for j in (A, B)})
+    srv = [[A, B, A, A]]
+    plain = _patched_evaluate(monkeypatch, [table], srv, handover_penalty=0.0)
+    aware = _patched_evaluate(monkeypatch, [table], srv, handover_penalty=0.5)
+    G = 0.3 + 0.3 + 0.5 + 0.6
+    assert plain.metrics["reward"] == pytest.approx(G) and aware.metrics["reward"] == pytest.approx(G)
+    assert plain.metrics["handover_penalty_total"] == 0.0
+    assert aware.metrics["handover_penalty_total"] == pytest.approx(0.5 * 2)
+
+
 def test_evaluate_rejects_a_wrong_number_of_sequences(monkeypatch):
     table = make_table([{A}] * 3)
     monkeypatch.setattr(ev, "evaluation_tables", lambda inst: iter([table, table]))
