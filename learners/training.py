@@ -15,18 +15,31 @@ import torch
 
 
 @contextlib.contextmanager
-def deterministic(seed: int):
-    """Seed torch, use one intra-op thread and deterministic algorithms; restores the thread count and the
-    deterministic-algorithms flag on exit."""
+def single_thread():
+    """One thread for torch and for numpy's BLAS (threadpoolctl): the networks here are far too small to gain from
+    threads, and a multithreaded BLAS on tiny matrices is several times slower on a busy machine."""
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
-    flag = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(int(seed))
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def deterministic(seed: int):
+    """Seed torch, use one thread (torch and BLAS) and deterministic algorithms; restores the thread counts and the
+    deterministic-algorithms flag on exit."""
+    flag = torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(int(seed))
+    torch.use_deterministic_algorithms(True)
+    try:
+        with single_thread():
+            yield
+    finally:
         torch.use_deterministic_algorithms(flag)
 
 

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 GENERIC_NAMES = ("formulations", "heuristics", "learners", "datasets")
 PRESETS = {"small", "tiny", "paper-default", "paper-literal-energy", "sweep-nodes"}
+LEO_DATA = {"_defaults", "_learners", "_experiments", "paper-default", "smoke", "offline-small", "sweep-reward-weights",
+            "ext-sweep-nsat"}
 BUILD_TIMEOUT = 180
 
 
@@ -121,6 +123,8 @@ def test_wheel_contents(wheel):
         assert f"{pkg.replace('.', '/')}/__init__.py" in names, pkg
     for sid in PRESETS | {"_defaults"}:
         assert f"optkit/datasets/allocate/{sid}.toml" in names
+    for sid in LEO_DATA:
+        assert f"optkit/datasets/leo-handover/{sid}.toml" in names
     assert "optkit = optkit.cli:main" in entry_points
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 
@@ -163,7 +167,9 @@ def test_installed_wheel_imports_from_the_venv(installed):
     expected = {"optkit.cli", "optkit.api", "optkit.registry", "optkit.solver", "optkit.scenarios",
                 "optkit.formulations.allocate.api", "optkit.formulations.allocate.milp",
                 "optkit.formulations.allocate.physics", "optkit.formulations.allocate.evaluator",
-                "optkit.heuristics.allocate.random_baseline", "optkit.learners", "optkit.datasets"}
+                "optkit.heuristics.allocate.random_baseline", "optkit.learners", "optkit.datasets",
+                "optkit.formulations.leo_handover.api", "optkit.heuristics.leo_handover.policies",
+                "optkit.learners.leo_handover.methods", "optkit.envs"}
     assert expected <= set(out["modules"])
     outside = {name: path for name, path in out["modules"].items() if not inside(path)}
     assert not outside, f"modules not loaded from the wheel: {outside}"

@@ -179,3 +179,22 @@ def instance_env(inst) -> HandoverEnv:
     from optkit.formulations.leo_handover.episode import instance_scaler
 
     return HandoverEnv([inst.orbits()], inst.params(), instance_scaler(inst))
+
+
+def training_env(params: dict, base_seed: int) -> HandoverEnv:
+    """The environment over the training worlds of base seed S (streams [S, 100 + w]) with their scaler (§3.4)."""
+    from optkit.formulations.leo_handover.generator import fit_training_scaler, training_orbits
+
+    scaler = Scaler(*fit_training_scaler(params, base_seed), float(params["radial_bound_kmps"]))
+    return HandoverEnv(training_orbits(params, base_seed), params, scaler)
+
+
+def curve_record(env: HandoverEnv, steps: int) -> dict:
+    """Training-curve entry of the episode the env just finished (§6.4): G, f_HO and LD of its rollout
+    (NaN for an episode without a decision step)."""
+    from optkit.formulations.leo_handover.evaluator import episode_metrics
+
+    nan = float("nan")
+    scored = episode_metrics(env.table, env.srv) if steps else {}
+    return {"world": env.table.spec.world, "handover_freq": scored.get("handover_freq", nan),
+            "link_duration": scored.get("link_duration", nan), "reward": scored.get("reward", nan)}

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optkit.errors import ValidationError
 from optkit.formulations.leo_handover.instance import ENV_PARAMS, WORLD_PARAMS, LeoHandoverInstance, validate_params
 
 INT_PARAMS = {"n_sat", "n_candidates", "ep_len_min", "ep_len_max", "n_train_worlds", "n_train_episodes", "train_every",
@@ -25,6 +26,9 @@ class EpisodeSpec:
 
 def normalized_params(params: dict) -> dict:
     """Validated parameters with numbers in their declared types (TOML and JSON overrides may mix 500 and 500.0)."""
+    unknown = sorted(set(params) - set(WORLD_PARAMS + ENV_PARAMS))
+    if unknown:
+        raise ValidationError(unknown[0], "unknown leo-handover parameter")
     validate_params(params)
     out = {}
     for name in WORLD_PARAMS + ENV_PARAMS:

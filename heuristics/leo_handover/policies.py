@@ -9,9 +9,10 @@ import time
 
 import numpy as np
 
-from optkit.formulations.leo_handover.env import instance_env, rollout
+from optkit.formulations.leo_handover.env import curve_record, instance_env, rollout, training_env
 from optkit.formulations.leo_handover.episode import episode_table, evaluation_specs, instance_scaler
 from optkit.formulations.leo_handover.evaluator import Decisions
+from optkit.formulations.leo_handover.generator import normalized_params, training_specs
 from optkit.solution import Solution, Status
 
 FAMILY = "leo-handover"
@@ -91,15 +92,33 @@ def run_policy(inst, method: str, policy) -> Solution:
 def _entry(method: str):
     policy = POLICIES[method]
 
-    def solve(inst, *, seed: int = 0) -> Solution:
+    def solve(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
         return run_policy(inst, method, policy)
 
     solve.__name__ = solve.__qualname__ = f"solve_{method.replace('-', '_')}"
-    solve.__doc__ = f"`{method}` on every test episode: {policy.__doc__ or policy.__name__}"
+    solve.__doc__ = (f"`{method}` on every test episode (time_limit is accepted and unused): "
+                     f"{policy.__doc__ or policy.__name__}")
     return solve
 
 
-solve_distance = _entry("distance")
+def solve_distance(inst, *, seed: int = 0, time_limit: float | None = None,
+                   training_curve: bool = False) -> Solution:
+    """`distance` on every test episode (time_limit is accepted and unused: microseconds per step). training_curve: also roll it out on the learners' training episodes of
+    run seed `seed` (stream [S, 300, seed]) and return their G, f_HO and LD as info["curve"] (EXP-1)."""
+    solution = run_policy(inst, "distance", nearest)
+    if training_curve:
+        params = normalized_params(inst.params())
+        env = training_env(params, inst.seed)
+        curve = []
+        for e, spec in enumerate(training_specs(params, inst.seed, seed)):
+            srv, _ = rollout(env, spec, nearest)
+            steps = int(np.count_nonzero(srv >= 0))
+            record = curve_record(env, steps)
+            curve.append({"episode": e, "return": record["reward"], "steps": steps, **record})
+        solution.info["curve"] = curve
+    return solution
+
+
 solve_max_elevation = _entry("max-elevation")
 solve_sticky_nearest = _entry("sticky-nearest")
 solve_mrt = _entry("mrt")
@@ -107,7 +126,7 @@ solve_mrt_every_step = _entry("mrt-every-step")
 solve_score_greedy = _entry("score-greedy")
 
 
-def solve_random(inst, *, seed: int = 0) -> Solution:
+def solve_random(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
     """A uniformly random valid slot; episode i draws from the stream [S, 700, i] (method seed ν ≠ 0 appends ν)."""
     env = instance_env(inst)
     srv, seconds = [], 0.0
@@ -124,7 +143,7 @@ def solve_random(inst, *, seed: int = 0) -> Solution:
     return _solution("random", srv, seconds)
 
 
-def solve_distance_all(inst, *, seed: int = 0) -> Solution:
+def solve_distance_all(inst, *, seed: int = 0, time_limit: float | None = None) -> Solution:
     """Nearest satellite among all of E(k) (not only the M candidates); lower ID on ties."""
     orbits, params, scaler = inst.orbits(), inst.params(), instance_scaler(inst)
     srv, seconds = [], 0.0

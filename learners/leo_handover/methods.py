@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from optkit.errors import InputError
-from optkit.formulations.leo_handover.env import HandoverEnv, rollout
-from optkit.formulations.leo_handover.episode import Scaler, evaluation_specs, instance_scaler
-from optkit.formulations.leo_handover.evaluator import Decisions, episode_metrics
-from optkit.formulations.leo_handover.generator import (fit_training_scaler, normalized_params, training_orbits,
-                                                        training_specs)
+from optkit.formulations.leo_handover.env import HandoverEnv, curve_record, rollout, training_env
+from optkit.formulations.leo_handover.episode import evaluation_specs, instance_scaler
+from optkit.formulations.leo_handover.evaluator import Decisions
+from optkit.formulations.leo_handover.generator import normalized_params, training_specs
 from optkit.learners import dqn as dqn_core
 from optkit.learners import harness, numpy_update, tabular
+from optkit.learners.training import single_thread
 from optkit.solution import Solution, Status
 
 FAMILY = "leo-handover"
@@ -66,8 +66,7 @@ def _fit(method: str):
 
         params = learner_params(training_set.params, config)
         S = int(config["base_seed"])
-        scaler = Scaler(*fit_training_scaler(params, S), float(params["radial_bound_kmps"]))
-        env = HandoverEnv(training_orbits(params, S), params, scaler)
+        env = training_env(params, S)
         n = n_episodes(params, config)
         specs = training_specs(params, S, seed, n)
         rng, torch_seed = run_seeds(S, seed)
@@ -90,10 +89,7 @@ def _fit(method: str):
 
             def episode(e: int) -> dict:
                 record = train_episode(e)
-                nan = float("nan")
-                scored = episode_metrics(env.table, env.srv) if record["steps"] else {}
-                return {**record, "world": specs[e].world, "handover_freq": scored.get("handover_freq", nan),
-                        "link_duration": scored.get("link_duration", nan), "reward": scored.get("reward", nan)}
+                return {**record, **curve_record(env, record["steps"])}
 
             curve = run_episodes(n, episode, label=f"{method} {training_set.preset}",
                                  progress_every=int(config["progress_every"]) if progress else 0)
@@ -156,10 +152,11 @@ def solve_with(method: str, inst, seed: int, budget: str, checkpoint, mask_at_te
         mask_columns = [m * F + column for m in range(env.M)]
     policy = _policy(meta["config"], got["states"]["model"], env.obs_dim, env.M, mask_columns)
     srv, seconds = [], 0.0
-    for spec in evaluation_specs(inst):
-        s, dt = rollout(env, spec, policy)
-        srv.append(s)
-        seconds += dt
+    with single_thread():
+        for spec in evaluation_specs(inst):
+            s, dt = rollout(env, spec, policy)
+            srv.append(s)
+            seconds += dt
     info = {"method_seed": seed, "train_s": meta["train_s"], "cache_hit": got["cache_hit"], "checkpoint": got["path"],
             "budget": meta["budget"], "episodes": meta["episodes"], "curve": meta["curve"],
             "decision_steps": meta.get("decision_steps"), "grad_steps": meta.get("grad_steps"),
@@ -185,14 +182,17 @@ def train_with(method: str, family: str, scenario: str, point, seed: int, budget
 def entry_points(method: str, *, mask_option: bool = False):
     """The registry's solve and train of one learner id (its table in _learners.toml selects the configuration)."""
 
-    def solve(inst, *, seed: int = 0, budget: str = "quick", checkpoint: str | None = None,
+    def solve(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+              checkpoint: str | None = None,
               episodes: int | None = None, train_every: int | None = None, device: str | None = None) -> Solution:
         """Greedy rollouts of the trained model on every test episode (trains on a cache miss). episodes and
-        train_every override the preset's n_train_episodes and train_every; device: cpu or cuda."""
+        train_every override the preset's n_train_episodes and train_every; device: cpu or cuda. time_limit is
+        accepted and unused (training is excluded from it; decisions take microseconds)."""
         return solve_with(method, inst, seed, budget, checkpoint, None,
                           {"episodes": episodes, "train_every": train_every, "device": device})
 
-    def solve_masked(inst, *, seed: int = 0, budget: str = "quick", checkpoint: str | None = None,
+    def solve_masked(inst, *, seed: int = 0, time_limit: float | None = None, budget: str = "quick",
+                     checkpoint: str | None = None,
                      episodes: int | None = None, train_every: int | None = None, device: str | None = None,
                      mask_at_test: str | None = None) -> Solution:
         """As solve; mask_at_test: a state feature set to 0.5 at test time in the full-state model (§7.1)."""

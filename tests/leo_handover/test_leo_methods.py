@@ -4,7 +4,6 @@ P2-H, DP = MILP), `distance-all`, `random` seeding, M = 1, the learners on the s
 checkpoint cache, ablation dimension, mask_at_test), the contract suites and bad input."""
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -366,38 +365,11 @@ def test_check_family():
     assert "every preset generates" in passed and "deterministic generator, exact JSON round trip" in passed
 
 
-def _takes_time_limit(method: str) -> bool:
-    return "time_limit" in inspect.signature(registry.get_method(FAMILY, method).load()).parameters
-
-
 METHOD_IDS = sorted(m.id for m in registry.methods(FAMILY))
-NO_TIME_LIMIT = [m for m in METHOD_IDS if not _takes_time_limit(m)]
-TIME_LIMIT_BUG = ("check_method passes time_limit to every method (as the allocate methods and the leo offline "
-                  "references accept it), but the leo-handover heuristics and learners have no time_limit "
-                  "parameter, so optkit.api.method_options raises InputError('--time-limit: method ... does not "
-                  "take this option')")
 
 
-@pytest.mark.parametrize("method", [
-    pytest.param(m, marks=pytest.mark.xfail(m in NO_TIME_LIMIT, strict=True, raises=InputError, reason=TIME_LIMIT_BUG))
-    for m in METHOD_IDS])
+@pytest.mark.parametrize("method", METHOD_IDS)
 def test_check_method(method, own_cache):
-    passed = check_method(FAMILY, method)
-    assert passed[-1] == "honest status" and len(passed) == 6
-
-
-@pytest.mark.parametrize("method", NO_TIME_LIMIT)
-def test_check_method_other_contracts(method, own_cache, monkeypatch):
-    """Every contract but the time_limit option: check_method with the options a method does not take dropped."""
-    import optkit.api
-
-    strict = optkit.api.method_options
-
-    def lenient(spec, options):
-        accepted = inspect.signature(spec.load()).parameters
-        return strict(spec, {k: v for k, v in options.items() if k in accepted})
-
-    monkeypatch.setattr(optkit.api, "method_options", lenient)
     passed = check_method(FAMILY, method)
     assert passed[-1] == "honest status" and len(passed) == 6
 
@@ -432,9 +404,6 @@ def test_bad_overrides_are_validation_errors(field, value):
     assert isinstance(err.value, InputError)
 
 
-@pytest.mark.xfail(strict=True, reason="leo-handover silently ignores an unknown override key (a typo such as "
-                   "'n_candidate' runs with the preset's n_candidates = 5); allocate raises InputError "
-                   "'<key>: unknown allocate parameter'. generate() only reads the known WORLD_PARAMS + ENV_PARAMS.")
 def test_unknown_override_is_an_input_error():
     with pytest.raises(InputError, match="n_candidate"):
         optkit.make_instance(FAMILY, "smoke", 0, overrides={"n_candidate": 10})
