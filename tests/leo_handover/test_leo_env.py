@@ -8,10 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-import optkit
 from optkit.formulations.leo_handover.env import HandoverEnv, instance_env, rollout
-from optkit.formulations.leo_handover.episode import (EpisodeTable, Scaler, evaluation_specs, evaluation_tables,
-                                                      normalized_features, reward)
+from optkit.formulations.leo_handover.episode import (EpisodeTable, Scaler, evaluation_specs, normalized_features,
+                                                      reward)
 from optkit.formulations.leo_handover.generator import EpisodeSpec
 
 K0 = 100                                           # absolute start step of every hand-made episode
@@ -19,16 +18,6 @@ PAD = (1.0, 1.0, 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-@pytest.fixture(scope="module")
-def smoke():
-    return optkit.make_instance("leo-handover", "smoke", 0)
-
-
-@pytest.fixture(scope="module")
-def smoke_tables(smoke):
-    return list(evaluation_tables(smoke))
-
-
 @pytest.fixture(scope="module")
 def base_params(smoke):
     return smoke.params()

@@ -14,7 +14,7 @@ import optkit
 from optkit import registry
 from optkit.evaluation import Evaluation
 from optkit.formulations.leo_handover import evaluator as ev
-from optkit.formulations.leo_handover.episode import EpisodeTable, evaluation_tables
+from optkit.formulations.leo_handover.episode import EpisodeTable
 from optkit.formulations.leo_handover.evaluator import (Decisions, episode_metrics, feasibility, handover_count,
                                                         with_reference)
 from optkit.formulations.leo_handover.generator import EpisodeSpec
@@ -253,16 +253,6 @@ ONLINE = ("distance", "distance-all", "max-elevation", "sticky-nearest", "mrt", 
 OFFLINE = (("offline-minho", {}), ("offline-dp", {"lam": 0.0}), ("offline-dp", {"lam": 1.0}),
            ("offline-dp", {"lam": "lex"}))            # offline-milp: same schedules as the DP (test_leo_methods)
 LEARNERS = ("sarsa", "qlearning", "dqn")
-
-
-@pytest.fixture(scope="module")
-def smoke():
-    return optkit.make_instance("leo-handover", "smoke", 0)
-
-
-@pytest.fixture(scope="module")
-def smoke_tables(smoke):
-    return list(evaluation_tables(smoke))
 
 
 @pytest.fixture(scope="module")
