@@ -39,7 +39,17 @@ EPISODE_METRICS = (
     MetricSpec("eta_ld", "1", "higher", "link-duration optimality LD / LD_max"),
     MetricSpec("handover_penalty_total", "1", "none", "c_HO·H (extension; never part of G)"),
 )
-METRICS = EPISODE_METRICS + (
+# Spread over the test episodes of the headline metrics (§6.4): std, median and a 95 % bootstrap interval of the
+# mean (1000 resamples of the episodes, stream [S, 600], the same draws for every method).
+SPREAD_METRICS = ("handovers", "handover_freq", "link_duration", "reward")
+BOOTSTRAP_RESAMPLES = 1000
+SPREAD = tuple(
+    MetricSpec(f"{m}_{stat}", unit, "none", f"{text} of {m} over the test episodes")
+    for m, unit in zip(SPREAD_METRICS, ("count", "1", "1", "1"))
+    for stat, text in (("std", "standard deviation"), ("median", "median"),
+                       ("ci_low", "lower end of the 95 % bootstrap interval of the mean"),
+                       ("ci_high", "upper end of the 95 % bootstrap interval of the mean")))
+METRICS = EPISODE_METRICS + SPREAD + (
     MetricSpec("objective", "1", "higher", "mean total reward G per episode (the P1 objective, undiscounted)"),
     MetricSpec("episodes", "count", "none", "test episodes scored"),
     MetricSpec("empty_episodes", "count", "none", "episodes without any eligible satellite (LD undefined)"),
@@ -141,6 +151,26 @@ def _mean(values) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
+def spread(values: dict, base_seed: int) -> dict:
+    """std (ddof 1), median and 95 % bootstrap interval of the mean of each list of per-episode values (NaN
+    episodes left out); the resampling indices come from SeedSequence([S, 600]) (§6.4)."""
+    out = {}
+    for name, raw in values.items():
+        v = np.asarray(raw, dtype=float)
+        v = v[np.isfinite(v)]
+        nan = float("nan")
+        if v.size == 0:
+            out.update({f"{name}_std": nan, f"{name}_median": nan, f"{name}_ci_low": nan, f"{name}_ci_high": nan})
+            continue
+        rng = np.random.default_rng(np.random.SeedSequence([int(base_seed), 600]))
+        means = v[rng.integers(0, v.size, size=(BOOTSTRAP_RESAMPLES, v.size))].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        out.update({f"{name}_std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+                    f"{name}_median": float(np.median(v)), f"{name}_ci_low": float(low),
+                    f"{name}_ci_high": float(high)})
+    return out
+
+
 def evaluate(inst, solution) -> Evaluation:
     """Score a solution's serving sequences on every test episode of the instance."""
     srv_all = solution.decisions.srv
@@ -162,6 +192,7 @@ def evaluate(inst, solution) -> Evaluation:
             continue
         per_episode.append(episode_metrics(table, srv, float(inst.handover_penalty)))
     metrics = {m.id: _mean([e[m.id] for e in per_episode]) for m in EPISODE_METRICS}
+    metrics.update(spread({m: [e[m] for e in per_episode] for m in SPREAD_METRICS}, int(inst.seed)))
     metrics.update(objective=metrics["reward"], episodes=float(len(per_episode)), empty_episodes=float(empty),
                    infeasible_episodes=float(infeasible), frac_opt=float("nan"), frac_opt_of=float("nan"))
     return Evaluation(metrics=metrics, feasible=infeasible == 0, violations=violations,

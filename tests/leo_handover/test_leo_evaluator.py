@@ -363,3 +363,28 @@ def test_smoke_infeasible_sequences_are_counted(smoke, smoke_tables):
     assert e.violations["connected_when_possible"] == 1 and e.violations["serving_not_eligible"] == 1
     assert all(math.isnan(e.details["episodes"][i]["handovers"]) for i in range(3))
     assert all(math.isfinite(e.details["episodes"][i]["handovers"]) for i in range(3, smoke.n_test_episodes))
+
+
+def test_spread_over_episodes_by_hand():
+    values = {"handovers": [1.0, 3.0, 2.0, float("nan"), 6.0]}
+    out = ev.spread(values, base_seed=0)
+    finite = np.array([1.0, 3.0, 2.0, 6.0])
+    assert out["handovers_std"] == pytest.approx(finite.std(ddof=1))
+    assert out["handovers_median"] == pytest.approx(2.5)
+    rng = np.random.default_rng(np.random.SeedSequence([0, 600]))
+    means = finite[rng.integers(0, 4, size=(ev.BOOTSTRAP_RESAMPLES, 4))].mean(axis=1)
+    assert out["handovers_ci_low"] == pytest.approx(np.percentile(means, 2.5))
+    assert out["handovers_ci_high"] == pytest.approx(np.percentile(means, 97.5))
+    assert out["handovers_ci_low"] <= finite.mean() <= out["handovers_ci_high"]
+    assert math.isnan(ev.spread({"reward": [float("nan")]}, 0)["reward_ci_low"])
+
+
+def test_spread_draws_are_common_to_every_method(smoke):
+    scored = optkit.evaluate(smoke, optkit.solve(smoke, "mrt"))
+    a = scored.metrics
+    shift = 0.5
+    shifted = ev.spread({"handovers": [e["handovers"] + shift for e in scored.details["episodes"]]}, int(smoke.seed))
+    # the same resampling indices for every sequence: shifting every episode shifts the interval by the same amount
+    assert shifted["handovers_ci_low"] == pytest.approx(a["handovers_ci_low"] + shift)
+    assert shifted["handovers_ci_high"] == pytest.approx(a["handovers_ci_high"] + shift)
+    assert a["handovers_ci_low"] <= a["handovers"] <= a["handovers_ci_high"]
