@@ -161,7 +161,7 @@ def test_feasibility_names_each_violation():
 
 def _patched_evaluate(monkeypatch, tables, srv, handover_penalty=0.0):
     monkeypatch.setattr(ev, "evaluation_tables", lambda inst: iter(tables))
-    inst = SimpleNamespace(n_test_episodes=len(tables), handover_penalty=handover_penalty)
+    inst = SimpleNamespace(n_test_episodes=len(tables), handover_penalty=handover_penalty, seed=0)
     sol = Solution(family="leo-handover", method="test", status=Status.FEASIBLE,
                    decisions=Decisions(tuple(np.asarray(s, dtype=np.int64) for s in srv)), runtime_s=0.0)
     return ev.evaluate(inst, sol)
@@ -213,7 +213,7 @@ def test_handover_penalty_is_reported_apart_from_g(monkeypatch):
 def test_evaluate_rejects_a_wrong_number_of_sequences(monkeypatch):
     table = make_table([{A}] * 3)
     monkeypatch.setattr(ev, "evaluation_tables", lambda inst: iter([table, table]))
-    inst = SimpleNamespace(n_test_episodes=2, handover_penalty=0.0)
+    inst = SimpleNamespace(n_test_episodes=2, handover_penalty=0.0, seed=0)
     sol = Solution(family="leo-handover", method="test", status=Status.FEASIBLE,
                    decisions=Decisions((np.array([A, A, A]),)), runtime_s=0.0)
     with pytest.raises(ValueError):
