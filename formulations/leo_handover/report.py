@@ -432,9 +432,11 @@ def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title
 def _comparison(ctx: _Context, figs) -> list[str]:
     lines = ["### Test comparison (EXP-2)", "",
              "Each row of the results holds one (instance seed, method seed) cell: the mean over its test episodes. "
-             "Below: the mean of these per-seed means and the standard deviation over them (§6.4 (b), ddof 1). The "
-             "pooled standard deviation over (seed, episode) of §6.4 (a) cannot be given: the results directory "
-             "stores only per-seed means, not per-episode values. Deterministic methods run once (no std).", ""]
+             "Below: the mean of these per-seed means, the standard deviation over them (§6.4 (b), ddof 1) and the "
+             "pooled standard deviation over every (seed, episode) value (§6.4 (a)), recombined from each row's "
+             "episode count, mean and episode standard deviation. Deterministic methods run once (no std over "
+             "seeds); the 95 % bootstrap interval of each row's mean is in the results table (`*_ci_low`, "
+             "`*_ci_high`).", ""]
     drawn = False
     for scenario, point in ctx.places():
         series = ctx.series(scenario, point, ("handovers",))
@@ -451,13 +453,14 @@ def _comparison(ctx: _Context, figs) -> list[str]:
         drawn = True
         header = ["method", "seeds"]
         for title, _ in CORE_TABLE:
-            header += [f"{title} mean", f"{title} std (seeds)"]
+            header += [f"{title} mean", f"{title} std (seeds)", f"{title} std (pooled)"]
         rows = []
         for s in series:
             row = [core.series_name(*s), len(ctx.rows(scenario, point, *s))]
             for _, metric in CORE_TABLE:
                 mean, std, n = ctx.stats(scenario, point, *s, metric)
-                row += [_fmt(mean), _fmt(std) if n > 1 else "–"]
+                row += [_fmt(mean), _fmt(std) if n > 1 else "–",
+                        _fmt(pooled_std(ctx.rows(scenario, point, *s), metric))]
             rows.append(row)
         lines += [f"{_place_title(scenario, point)}:", ""] + core._md_table(header, rows) + [""]
         wide = [(t, m) for t, m in WIDE_TABLE if m in ctx.ok]
@@ -466,6 +469,25 @@ def _comparison(ctx: _Context, figs) -> list[str]:
         lines += ["Further EXP-2 metrics (mean ± std over seeds):", ""]
         lines += core._md_table(["method"] + [t for t, _ in wide], rows) + [""]
     return lines if drawn else []
+
+
+def pooled_std(rows, metric: str) -> float:
+    """Standard deviation (ddof 1) over every (seed, episode) value, from each row's episode count, mean and
+    `<metric>_std` over its episodes (LD is undefined on episodes without any eligible satellite)."""
+    if metric not in rows or f"{metric}_std" not in rows or "episodes" not in rows:
+        return float("nan")
+    n = rows["episodes"].to_numpy(dtype=float)
+    if metric == "link_duration" and "empty_episodes" in rows:
+        n = n - rows["empty_episodes"].to_numpy(dtype=float)
+    mean = rows[metric].to_numpy(dtype=float)
+    std = np.where(n > 1, rows[f"{metric}_std"].to_numpy(dtype=float), 0.0)
+    keep = np.isfinite(mean) & np.isfinite(std) & (n > 0)
+    n, mean, std = n[keep], mean[keep], std[keep]
+    total = n.sum()
+    if total < 2:
+        return float("nan")
+    grand = (n * mean).sum() / total
+    return float(np.sqrt((((n - 1) * std ** 2).sum() + (n * (mean - grand) ** 2).sum()) / (total - 1)))
 
 
 def _gap(ctx: _Context, figs) -> list[str]:

@@ -199,3 +199,17 @@ def test_a_run_that_is_no_experiment_gets_comparison_and_gap(test_run, tmp_path)
     assert sorted(name for name, _, _ in figs.written) == ["comparison-smoke.png", "gap-smoke.png"]
     assert "### Test comparison (EXP-2)" in lines and "### Gap to the offline optimum (EXP-7)" in lines
     assert not figs.skipped
+
+
+def test_pooled_std_recombines_per_seed_rows():
+    import numpy as np
+    import pandas as pd
+
+    from optkit.formulations.leo_handover.report import pooled_std
+
+    rng = np.random.default_rng(0)
+    seeds = [rng.normal(loc, 1.0, size) for loc, size in ((1.0, 7), (2.5, 5), (0.5, 9))]
+    rows = pd.DataFrame({"episodes": [len(v) for v in seeds], "empty_episodes": [0, 0, 0],
+                         "handovers": [v.mean() for v in seeds], "handovers_std": [v.std(ddof=1) for v in seeds]})
+    assert pooled_std(rows, "handovers") == pytest.approx(np.concatenate(seeds).std(ddof=1))
+    assert np.isnan(pooled_std(rows, "reward"))
