@@ -314,7 +314,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
     ref_configs = set(ref_rows["config"])
     defaults = [c for c in default_config_labels(fam.id, fam.reference_method, configs) if c in ref_configs]
     fallback = "" if "" in ref_configs or not defaults else defaults[0]
-    metric_ids = [m.id for m in api.METRICS]
+    metric_ids = [m.id for m in api.METRICS if m.id in df.columns]     # rows written by an older evaluator lack some
     for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
         df[col] = "" if col == "ref_status" else float("nan")
     for i, row in df.iterrows():
