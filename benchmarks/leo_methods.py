@@ -12,7 +12,6 @@ decision and gradient steps.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 DEFAULT_METHODS = ("offline-minho,offline-dp,mrt,sticky-nearest,distance,max-elevation,score-greedy,random,"
@@ -69,9 +68,9 @@ def main() -> None:
                           progress=True)
     write_report(args.out)
     out = Path(args.out)
-    manifest = json.loads((out / "manifest.json").read_text())
+    revision = str(df["git_rev"].iloc[0]) if "git_rev" in df and len(df) else ""
     text = (f"# leo-handover methods on `{args.scenario}` (base seed 0, run seeds {args.method_seeds}, budget "
-            f"{args.budget}, {args.jobs} processes, optkit {manifest.get('provenance', {}).get('git_rev', '')})\n\n"
+            f"{args.budget}, {args.jobs} processes, revision {revision or 'unknown'})\n\n"
             + targets_table(df, out))
     (out / "targets.md").write_text(text)
     print(text)

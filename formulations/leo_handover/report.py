@@ -370,18 +370,22 @@ def _training(ctx: _Context, figs) -> list[str]:
         figs.save(fig, f"training-normalized-{tag}.png",
                   f"{_place_title(scenario, point)}: the smoothed curves with each metric min–max scaled over all "
                   "curves of the figure (§6.4, plots only).")
-        header = ["learner", "method seeds", "training episodes", "decision steps per seed", "train_s (mean)"]
+        header = ["learner", "method seeds", "training episodes", "decision steps per seed",
+                  "gradient steps per seed", "train_s (mean)"]
         rows = []
         for key in learners:
             frame = here[(here["method"] == key[0]) & (here["config"] == key[1])]
             per_seed = frame.groupby("method_seed")
             steps = per_seed["steps"].sum() if "steps" in frame else None
+            grads = per_seed["grad_steps"].max() if "grad_steps" in frame and frame["grad_steps"].notna().any() \
+                else None
             train = ctx.stats(scenario, point, key[0], key[1], "train_s")
             rows.append([core.series_name(*key), per_seed.ngroups, _fmt(per_seed["episode"].nunique().mean()),
-                         _fmt(steps.mean()) if steps is not None else "–", _stat_text(train)])
-        lines += [f"{_place_title(scenario, point)}: training budget per learner (the episode counts and decision "
-                  "steps come from the curves; gradient steps are not stored in the results directory; train_s "
-                  "is the runner's training time of the cell, small when the checkpoint came from the cache):", ""]
+                         _fmt(steps.mean()) if steps is not None else "–",
+                         _fmt(grads.mean()) if grads is not None else "–", _stat_text(train)])
+        lines += [f"{_place_title(scenario, point)}: training budget per learner (episodes, decision and gradient "
+                  "steps from the curves, the tabular learners take no gradient steps; train_s is the runner's "
+                  "training time of the cell, the stored one when the checkpoint came from the cache):", ""]
         lines += core._md_table(header, rows) + [""]
         if without:
             rows = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optkit import formulations
 from optkit.errors import InputError
 from optkit.formulations.leo_handover.env import HandoverEnv, curve_record, rollout, training_env
 from optkit.formulations.leo_handover.episode import evaluation_specs, instance_scaler
@@ -23,7 +24,12 @@ from optkit.learners.training import single_thread
 from optkit.solution import Solution, Status
 
 FAMILY = "leo-handover"
-SOURCES = harness.source_files(__file__, dqn_core.__file__, numpy_update.__file__, tabular.__file__, family=FAMILY)
+# The code a trained model depends on: the learner cores and the family modules that shape the environment (the
+# report, the Gymnasium wrapper, the offline references and the registration do not enter the code version).
+_FAMILY_DIR = Path(formulations.__file__).resolve().parent / "leo_handover"
+SOURCES = harness.source_files(__file__, dqn_core.__file__, numpy_update.__file__, tabular.__file__,
+                               *(_FAMILY_DIR / f"{name}.py" for name in ("env", "episode", "evaluator", "generator",
+                                                                        "geometry", "instance", "offline", "world")))
 MASK_AT_TEST_VALUE = 0.5          # §7.1 option mask_at_test: the removed feature's value at test time
 
 
@@ -77,7 +83,8 @@ def _fit(method: str):
 
                 def train_episode(e: int) -> dict:
                     eps = model.epsilon(e, n)
-                    return {**dqn_core.run_dqn_episode(env, specs[e], model, e, n), "epsilon": eps}
+                    out = dqn_core.run_dqn_episode(env, specs[e], model, e, n)
+                    return {**out, "epsilon": eps, "grad_steps": model.grad_steps}      # cumulative
             else:
                 model = tabular.TabularQ(env.M, int(config["buckets"]))
 
