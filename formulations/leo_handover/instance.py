@@ -7,7 +7,6 @@ per-step geometry are derived data (computed on demand and cached, §4.4), not f
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -242,5 +241,3 @@ def validate_params(params: dict) -> None:
         raise ValidationError("run_seeds", "must list at least one seed")
     for s in seeds:
         check_int("run_seeds", s, min_value=0)
-    if math.isnan(float(p["low_reward_threshold"])):
-        raise ValidationError("low_reward_threshold", "must be finite")
