@@ -7,6 +7,7 @@ the ETA on stderr every `progress_every` episodes. `deterministic(seed)` makes C
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from typing import Callable
@@ -34,6 +35,8 @@ def deterministic(seed: int):
     """Seed torch, use one thread (torch and BLAS) and deterministic algorithms; restores the thread counts and the
     deterministic-algorithms flag on exit."""
     flag = torch.are_deterministic_algorithms_enabled()
+    # cuBLAS refuses deterministic mode without a fixed workspace (RuntimeError on the first CUDA matmul)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(int(seed))
     torch.use_deterministic_algorithms(True)
     try:

@@ -87,11 +87,17 @@ class Sweep:
 
     def cells(self) -> list[Cell]:
         labels = [c["label"] for c in self.configs]
-        seeded = {m: registry.get_method(self.family, m).seeded for m in self.methods}
+        options = {c["label"]: c for c in self.configs}
+
+        def seeds_of(method: str, label: str) -> list[int]:
+            spec = registry.get_method(self.family, method)
+            seeded = spec.seeded or any(options.get(label, {}).get(o) for o in spec.seeded_options)
+            return self.method_seeds if seeded else self.method_seeds[:1]
+
         return [Cell(self.family, sc, label, seed, m, cfg, ms)
                 for sc in self.scenarios for label, _ in self.points[sc] for seed in self.seeds
                 for m in self.methods for cfg in (labels if m in self.configured else [""])
-                for ms in (self.method_seeds if seeded[m] else self.method_seeds[:1])]
+                for ms in seeds_of(m, cfg)]
 
 
 def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, method_seeds="0", configs=(),
@@ -319,6 +325,8 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
         df[col] = "" if col == "ref_status" else float("nan")
     for i, row in df.iterrows():
         config = row["config"] if row["config"] in ref_configs else fallback
+        if row["method"] == fam.reference_method and fallback:
+            config = fallback          # the reference's own variants are measured against its default run
         ref = refs.get((row["scenario"], row["point"], row["seed"], config))
         if ref is None or row["status"] == "error":
             continue
@@ -330,7 +338,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
         df.at[i, "ref_status"] = ref.status
         df.at[i, "ref_gap"] = ref.gap
         df.at[i, "ref_bound"] = ref.bound
-        if ref.bound > 0 and math.isfinite(ref.bound):
+        if getattr(api, "REFERENCE_BOUND_IS_DUAL", True) and ref.bound > 0 and math.isfinite(ref.bound):
             df.at[i, "frac_bound"] = row["objective"] / ref.bound   # optimistic ratio against the dual bound (§8)
     sweep_names = {sc: dict((label, name) for label, name in pts) for sc, pts in (points or {}).items()}
     df["sweep"] = [sweep_names.get(sc, {}).get(pt, "") for sc, pt in zip(df["scenario"], df["point"])]

@@ -47,7 +47,8 @@ class MethodSpec:
     Learners also name `train` ("module:function"): train(family, scenario, point, *, seed, budget, ...) used by
     `optkit train`; their `entry` trains on a cache miss (or loads the cached checkpoint) and then decides.
     seeded: False for a deterministic method whose result does not depend on the method seed; a sweep then runs
-    it once per instance (its first method seed) instead of once per method seed.
+    it once per instance (its first method seed) instead of once per method seed; seeded_options: options that,
+    when a configuration sets them, make such a method depend on the method seed after all.
     """
 
     family: str
@@ -58,6 +59,7 @@ class MethodSpec:
     description: str
     train: str | None = None
     seeded: bool = True
+    seeded_options: tuple[str, ...] = ()
 
 
     def load(self) -> Callable:

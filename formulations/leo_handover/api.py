@@ -11,6 +11,9 @@ __all__ = ["INSTANCE_CLASS", "PRIMARY_METRIC", "METRICS", "generate", "evaluate"
 
 INSTANCE_CLASS = LeoHandoverInstance
 PRIMARY_METRIC = "handovers"
+# The reference's bound is its own objective (Σq at H_min for "lex", Σq − λH otherwise), not a bound on the
+# reward G of other methods: the runner leaves frac_bound empty.
+REFERENCE_BOUND_IS_DUAL = False
 
 # What `optkit report` shows for this family (spec §6.3, §9); units and directions come from METRICS.
 REPORT_METRICS = ("handovers", "handover_freq", "link_duration", "link_duration_s", "reward", "eta_ho", "eta_ld",

@@ -155,6 +155,7 @@ class HandoverEnv:
         return obs
 
     def _info(self, skipped: int, handover: bool, forced: bool) -> dict:
+        """serving: srv_{k-1}, the satellite serving into the next decision step (-1 after reset or an outage)."""
         return {"mask": self.mask, "cand_ids": np.array(self.slots, dtype=np.int64), "k": self.table.spec.k0 + self.k,
                 "serving": int(self.prev), "handover": bool(handover), "forced": bool(forced),
                 "outage_steps_skipped": int(skipped), "terminated": bool(self.done)}

@@ -481,6 +481,8 @@ def pooled_std(rows, metric: str) -> float:
     if metric not in rows or f"{metric}_std" not in rows or "episodes" not in rows:
         return float("nan")
     n = rows["episodes"].to_numpy(dtype=float)
+    if "infeasible_episodes" in rows:                    # NaN episodes are outside the row's mean and std
+        n = n - rows["infeasible_episodes"].to_numpy(dtype=float)
     if metric == "link_duration" and "empty_episodes" in rows:
         n = n - rows["empty_episodes"].to_numpy(dtype=float)
     mean = rows[metric].to_numpy(dtype=float)

@@ -16,4 +16,5 @@ for _id, _entry, _text in (
     ("random", "solve_random", "uniformly random valid candidate slot"),
 ):
     register_method(MethodSpec(family="leo-handover", id=_id, kind="heuristic", knowledge="online",
-                               entry=f"{_MODULE}:{_entry}", description=_text, seeded=_id == "random"))
+                               entry=f"{_MODULE}:{_entry}", description=_text, seeded=_id == "random",
+                               seeded_options=("training_curve",) if _id == "distance" else ()))
