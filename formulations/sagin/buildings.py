@@ -107,8 +107,9 @@ def segment_los(pa: np.ndarray, pb: np.ndarray, centres: np.ndarray, width: floa
         ylo, yhi = _slab(a[..., 1], dd[..., 1], centres[None, :, 1], half)
         s0 = np.maximum(np.maximum(xlo, ylo), 0.0)
         s1 = np.minimum(np.minimum(xhi, yhi), 1.0)
-        z0 = a[..., 2] + s0 * dd[..., 2]
-        z1 = a[..., 2] + s1 * dd[..., 2]
+        with np.errstate(invalid="ignore"):          # inf * 0 where the slabs are empty: masked by s0 < s1
+            z0 = a[..., 2] + s0 * dd[..., 2]
+            z1 = a[..., 2] + s1 * dd[..., 2]
         blocked = (s0 < s1) & (np.minimum(z0, z1) < heights[None, :])
         los[sl] = ~np.any(blocked, axis=1)
     return los
@@ -167,6 +168,8 @@ class SiteLos:
     def critical_height(self, xy: np.ndarray) -> np.ndarray:
         """(P,) m: lowest q_z at which the segment site -> (x, y, q_z) is LoS (-inf when nothing is in the way)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if self.centres.shape[0] == 0:
+            return np.full(xy.shape[0], -np.inf)
         d = xy - self.site[:2]
         phi = np.arctan2(d[:, 1], d[:, 0])
         b = np.floor((phi + np.pi) / (2 * np.pi / self.n_bins)).astype(np.int64) % self.n_bins
@@ -183,7 +186,7 @@ class SiteLos:
         with np.errstate(divide="ignore", invalid="ignore"):
             zc = np.where(s0 > 0, za + (h - za) / s0, np.where(h > za, np.inf, -np.inf))
         zc = np.where(hit, zc, -np.inf)
-        return zc.max(axis=1) if zc.shape[1] else np.full(xy.shape[0], -np.inf)
+        return zc.max(axis=1)
 
     def los(self, q: np.ndarray) -> np.ndarray:
         """(P,) bool LoS from the site to points q (P, 3) m (all q_z above the antenna)."""
