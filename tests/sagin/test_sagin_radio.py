@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from optkit.formulations.sagin import antennas as A
-from optkit.formulations.sagin import pathloss as P
 from optkit.formulations.sagin import radio
 from optkit.formulations.sagin.generator import generate
 from optkit.scenarios import load_scenario, merge
