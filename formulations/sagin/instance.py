@@ -80,8 +80,9 @@ SaginInstanceBase = dataclasses.make_dataclass(
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SaginInstance(SaginInstanceBase):
-    """One `sagin` world. Shapes: N_b buildings, J fading draws, B_tot = 3 (#GN sites + #AN sites) + n_sats BSs
-    (3 = number of sector azimuths of each network), N_U UAVs. Units SI; dB/dBm/dBi/GHz where §3.1 says so."""
+    """One `sagin` world. Shapes: N_b buildings, J fading draws, B_tot = #GN sites x #GN sector azimuths
+    + #AN sites x #AN sector azimuths + n_sats BSs (20 by default), N_U UAVs. Units SI; dB/dBm/dBi/GHz where
+    §3.1 says so."""
 
     family = "sagin"
 
