@@ -13,6 +13,10 @@ Feasibility (§6.2) is reported, never enforced: `Evaluation.violations` sums, o
 rate 0), `not_arrived` (UAVs) and `qos` (Σ_u max(0, R_req − R̄_u), Mbit/s). `feasible` is True iff none occurs.
 Boundary events (steps shortened by clipping, E24 step 4) and direction projections are events, not violations.
 Per-UAV values are in `Evaluation.details["uavs"]`; `metrics` holds their means (§6.3).
+
+Common random numbers (§6.4): every rate comes from `radio_model(inst)` (exact backend, never the cached map),
+whose fading enters only through the instance's frozen draws Z (E19); buildings, satellites and test starts are
+fixed by the seed, so every method is scored on identical rate functions and missions.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ UAV_METRICS = (
     MetricSpec("flight_time_s", "s", "lower", "flight time T_u (+ remaining straight-line time if not arrived)"),
     MetricSpec("objective", "1", "higher", "J_u = λ1 R̄ − λ2 N − λ3 T (E30)"),
     MetricSpec("success", "1", "higher", "share of UAVs that arrived at q_f"),
-    MetricSpec("over_horizon", "1", "none", "share of arrived UAVs with more than N_max + 1 steps (converted paths)"),
+    MetricSpec("over_horizon", "1", "none", "share of UAVs that arrived after more than N_max + 1 steps (converted paths)"),
     MetricSpec("steps", "count", "none", "steps L_u"),
     MetricSpec("direction_projections", "count", "none", "direction projections reported by the rollout"),
     MetricSpec("boundary_events", "count", "lower", "steps shortened by clipping at the airspace box"),

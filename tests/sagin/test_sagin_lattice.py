@@ -113,9 +113,10 @@ def _brute_force(inst, lat, gains, start):
     return best, n_paths
 
 
+# the last two: minimum time under a QoS requirement that the fastest paths miss (the constraint binds)
 @pytest.mark.parametrize("over", [{}, {"objective": {"lambda": [1.0, 0.002, 0.01]}},
-                                  {"objective": {"lambda": [0.0, 0.0, 0.01]}, "qos": {"r_req": 5.0}},   # QoS binds: the fastest
-                                  {"objective": {"lambda": [0.0, 0.0, 0.01]}, "qos": {"r_req": 5.8},    # paths are too weak
+                                  {"objective": {"lambda": [0.0, 0.0, 0.01]}, "qos": {"r_req": 5.0}},
+                                  {"objective": {"lambda": [0.0, 0.0, 0.01]}, "qos": {"r_req": 5.8},
                                    "ref": {"gain_mode": "node"}}])
 def test_dp_optimal_against_brute_force(over):                                   # check 25
     inst = _inst("ref-tiny", merge(SMALL, over))
@@ -152,3 +153,21 @@ def test_dp_limits_and_infeasibility():                                         
     assert D.solve_start(base, lat, gains, start, h_max=0).h_capped
     with pytest.raises(InputError, match="start"):
         D.solve_start(base, lat, gains, lat.dest)
+
+
+def test_gain_table_against_direct_formula(tiny):                                # §5.4 move gains
+    inst, lat, gains = tiny
+    from optkit.formulations.sagin.radio import radio_model
+    model = radio_model(inst)
+    v = lat.node_index(inst.starts_test[0])
+    m = int(np.flatnonzero(lat.succ[v] >= 0)[0])
+    head, kap, n, t = lat.nodes[lat.succ[v, m]], int(lat.kappa[m]), int(lat.n_sub[m]), 5
+    pts = lat.nodes[v] + np.arange(1, n + 1)[:, None] / n * lat.h * F.MOVES[m]
+    seg_t = model.terrestrial_rates(pts).mean(axis=0) * kap * lat.delta
+    tau = (t + np.arange(1, n + 1) * kap / n) * lat.delta                        # sub-step times, s
+    ticks = np.arange(lat.K + 2) * lat.delta
+    sn = model.satellite_rates(np.repeat(head[None], ticks.size, axis=0), ticks)  # head-node SN rate per tick
+    seg_s = np.array([np.interp(tau, ticks, sn[:, s]) for s in range(model.n_s)]).mean(axis=1) * kap * lat.delta
+    np.testing.assert_allclose(gains["segment"].arc(v, m, t), np.concatenate([seg_t, seg_s]), rtol=1e-10)
+    node = model.rates(head[None], (t + kap) * lat.delta)[0] * kap * lat.delta
+    np.testing.assert_allclose(gains["node"].arc(v, m, t), node, rtol=1e-10)
