@@ -150,13 +150,20 @@ def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int
 def solve(inst, starts=None, *, lattice: F.Lattice | None = None, gains: F.GainTable | None = None,
           h_max: int | None = None) -> list[LatticePath]:
     """Optimal P2-L paths for every start (default: the instance's test starts, snapped to the nearest node).
-    starts: (N, 3) m positions or (N,) int node indices. The lattice and gain table are built once and shared."""
+    starts: float positions (N, 3) m (snapped) or integer node indices (N,). The lattice and gain table are built once and shared."""
     lat = F.build_lattice(inst) if lattice is None else lattice
     gains = F.gain_table(inst, lat) if gains is None else gains
     if starts is None:
         starts = inst.starts_test
     starts = np.asarray(starts)
-    idx = [lat.node_index(q) for q in starts.reshape(-1, 3)] if starts.ndim == 2 else [int(i) for i in starts]
+    if starts.dtype.kind == "f":                                          # positions (N, 3) or (3,) m
+        if starts.size % 3:
+            raise InputError(f"starts: positions must have shape (N, 3), got {starts.shape}")
+        idx = [lat.node_index(q) for q in starts.reshape(-1, 3)]
+    elif starts.dtype.kind in "iu":                                       # node indices (N,)
+        idx = [int(i) for i in starts.reshape(-1)]
+    else:
+        raise InputError("starts: expected float positions (N, 3) m or integer node indices (N,)")
     return [solve_start(inst, lat, gains, i, h_max) for i in idx]
 
 

@@ -150,6 +150,10 @@ def test_dp_limits_and_infeasibility():                                         
     base = _inst("ref-tiny", merge(SMALL, {"objective": {"lambda": [1.0, 0.002, 0.01]}}))
     j = [D.solve_start(base, lat, gains, start, h_max=h).value for h in (0, 1, 2, D.default_h_max(lat))]
     assert all(a <= b + 1e-12 for a, b in zip(j, j[1:]))
+    more = D.solve_start(base, lat, gains, start, h_max=D.default_h_max(lat) + 3)
+    assert more.value == j[-1] and not more.h_capped                             # the default cap is exact
+    by_pos = D.solve(base, inst.starts_test[0], lattice=lat, gains=gains)[0]
+    assert by_pos.start == start and by_pos.value == j[-1]
     assert D.solve_start(base, lat, gains, start, h_max=0).h_capped
     with pytest.raises(InputError, match="start"):
         D.solve_start(base, lat, gains, lat.dest)
