@@ -114,13 +114,13 @@ def _backtrack(lat: F.Lattice, pm, pb, start: int, t: int, b: int, H: int):
 
 
 def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int | None = None) -> LatticePath:
-    """Exact P2-L optimum for one start node (§8.1 steps 2-5)."""
+    """Exact P2-L optimum for one start node (§8.1 steps 2-5); h_max defaults to the instance's `ref_h_max`."""
     if not 0 <= start < lat.n_nodes:
         raise InputError(f"start: node index {start} outside 0..{lat.n_nodes - 1}")
     if start == lat.dest:
         raise InputError("start: coincides with the destination node; P2-L has no move to make")
     full = default_h_max(lat)
-    h_max = full if h_max is None else int(h_max)
+    h_max = int(inst.ref_h_max) if h_max is None else int(h_max)          # instance default: ⌊K/κ0⌋ − 1
     if h_max < 0:
         raise InputError("h_max: must be >= 0")
     if gains.n_bs > 127:

@@ -37,6 +37,7 @@ def test_lattice_structure():                                                   
     assert sorted(set(lat.kappa.tolist())) == [7, 10, 12]
     small = F.build_lattice(_inst("ref-small"))
     assert small.n_nodes == 242 and small.K == 105 and D.default_h_max(small) == 14
+    assert inst.ref_h_max == D.default_h_max(lat) == 9                          # generator default = DP default
     assert np.mean((small.succ >= 0).sum(axis=1)) == pytest.approx(6.9, abs=0.05)
     for i, m in zip(*np.nonzero(small.succ >= 0)):                                # every admissible move
         p, mv = small.offsets[i], F.MOVES[m]
@@ -150,6 +151,8 @@ def test_dp_limits_and_infeasibility():                                         
     base = _inst("ref-tiny", merge(SMALL, {"objective": {"lambda": [1.0, 0.002, 0.01]}}))
     j = [D.solve_start(base, lat, gains, start, h_max=h).value for h in (0, 1, 2, D.default_h_max(lat))]
     assert all(a <= b + 1e-12 for a, b in zip(j, j[1:]))
+    capped = _inst("ref-tiny", merge(SMALL, {"objective": {"lambda": [1.0, 0.002, 0.01]}, "ref": {"h_max": 0}}))
+    assert D.solve_start(capped, lat, gains, start).value == j[0]                # the instance's ref_h_max is used
     more = D.solve_start(base, lat, gains, start, h_max=D.default_h_max(lat) + 3)
     assert more.value == j[-1] and not more.h_capped                             # the default cap is exact
     by_pos = D.solve(base, inst.starts_test[0], lattice=lat, gains=gains)[0]
