@@ -7,6 +7,7 @@ static quantities once (BS geometry, per-site LoS tables, fading gains); `radio_
 """
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from dataclasses import dataclass
@@ -210,13 +211,19 @@ def _same_array(arrays):
 _MODELS: dict = {}
 
 
+def _forget(models: dict, key: int, _ref) -> None:
+    models.pop(key, None)
+
+
 def radio_model(inst) -> RadioModel:
     """The cached RadioModel of an instance, built once per instance *object* (keyed by identity: instances
     compare equal by value through the dataclass base, so they cannot key a weak dictionary)."""
     key = id(inst)
     entry = _MODELS.get(key)
     if entry is None or entry[0]() is not inst:
-        entry = _MODELS[key] = (weakref.ref(inst, lambda _ref, key=key: _MODELS.pop(key, None)), RadioModel(inst))
+        # the callback holds the dict itself: at interpreter exit the module global may already be None
+        forget = functools.partial(_forget, _MODELS, key)
+        entry = _MODELS[key] = (weakref.ref(inst, forget), RadioModel(inst))
     return entry[1]
 
 
