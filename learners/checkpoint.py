@@ -62,7 +62,7 @@ def save_checkpoint(stem, states: dict, metadata: dict) -> Path:
 def load_checkpoint(path) -> tuple[dict, dict]:
     """(states, metadata) of a checkpoint given its .pt path or its stem."""
     weights, meta = checkpoint_files(path)
-    states = torch.load(weights, weights_only=True)
+    states = torch.load(weights, weights_only=True, map_location="cpu")     # a GPU-trained model loads anywhere
     metadata = json.loads(meta.read_text())
     return states, metadata
 

@@ -112,9 +112,10 @@ def _fit(method: str):
 def _policy(config: dict, states: dict, obs_dim: int, n_actions: int, mask_columns: list[int]):
     """Greedy policy(env, obs, info) of a trained model; mask_columns: observation entries set to 0.5 (mask_at_test)."""
     if config["learner"] == "dqn":
+        # Greedy decisions need only the online network; they run on the CPU whatever device trained it.
         model = dqn_core.DQNLearner(obs_dim, n_actions, dqn_core.DQNConfig(hidden=tuple(config["hidden"]), buffer=1),
-                                    0, device=config.get("device", "cpu"))
-        model.load_state_dict(states)
+                                    0, device="cpu")
+        model.online.load_state_dict({k: v.cpu() for k, v in states["online"].items()})
 
         def policy(env, obs, info):
             if mask_columns:
