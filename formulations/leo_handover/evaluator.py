@@ -13,7 +13,7 @@ import numpy as np
 from optkit.evaluation import Evaluation, MetricSpec
 from optkit.formulations.leo_handover.episode import EpisodeTable, evaluation_tables
 from optkit.formulations.leo_handover.geometry import fspl_db
-from optkit.formulations.leo_handover.offline import min_handover_schedule
+from optkit.formulations.leo_handover.offline import handover_count, min_handover_schedule
 
 EPISODE_METRICS = (
     MetricSpec("handovers", "count", "lower", "handover count H per episode"),
@@ -73,13 +73,6 @@ class Decisions:
         return cls(tuple(np.asarray(s, dtype=np.int64) for s in data["srv"]))
 
 
-def handover_count(srv: np.ndarray) -> int:
-    """H: changes of serving id between consecutive connected steps (§6.3)."""
-    srv = np.asarray(srv)
-    prev, cur = srv[:-1], srv[1:]
-    return int(np.count_nonzero((prev >= 0) & (cur >= 0) & (prev != cur)))
-
-
 def pair_of(table: EpisodeTable, ids: np.ndarray) -> np.ndarray:
     """Pair index of satellite ids[k] at episode step k, -1 where ids[k] is not eligible there (or -1). (L,)."""
     step = table.step
@@ -89,8 +82,9 @@ def pair_of(table: EpisodeTable, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def feasibility(table: EpisodeTable, srv: np.ndarray) -> dict:
-    """Violations of §6.2 checks 1-3 with their counts (empty when feasible)."""
+def feasibility(table: EpisodeTable, srv: np.ndarray, served: np.ndarray | None = None) -> dict:
+    """Violations of §6.2 checks 1-3 with their counts (empty when feasible). served: pair_of(table, srv) when
+    the caller has it already."""
     srv = np.asarray(srv)
     if srv.shape != (table.L,):
         return {"length": abs(int(srv.size) - table.L) or 1}
@@ -99,14 +93,16 @@ def feasibility(table: EpisodeTable, srv: np.ndarray) -> dict:
     wrong_outage = np.count_nonzero(connected != (srv >= 0))
     if wrong_outage:
         out["connected_when_possible"] = int(wrong_outage)
-    bad = np.count_nonzero((srv >= 0) & (pair_of(table, srv) < 0))
+    served = pair_of(table, srv) if served is None else served
+    bad = np.count_nonzero((srv >= 0) & (served < 0))
     if bad:
         out["serving_not_eligible"] = int(bad)
     return out
 
 
-def episode_metrics(table: EpisodeTable, srv: np.ndarray, handover_penalty: float = 0.0) -> dict:
-    """Every §6.3 metric of one feasible episode."""
+def episode_metrics(table: EpisodeTable, srv: np.ndarray, handover_penalty: float = 0.0,
+                    served: np.ndarray | None = None) -> dict:
+    """Every §6.3 metric of one feasible episode. served: pair_of(table, srv) when the caller has it already."""
     srv = np.asarray(srv, dtype=np.int64)
     L, dt = table.L, table.dt_s
     connected = table.counts > 0
@@ -117,7 +113,8 @@ def episode_metrics(table: EpisodeTable, srv: np.ndarray, handover_penalty: floa
     switch = np.flatnonzero((prev >= 0) & (cur >= 0) & (prev != cur)) + 1
     previous = np.concatenate([[-1], srv[:-1]])                  # srv_{k-1} at step k
     forced = int(np.count_nonzero(pair_of(table, previous)[switch] < 0))
-    pairs = pair_of(table, srv)[srv >= 0]
+    served = pair_of(table, srv) if served is None else served
+    pairs = served[srv >= 0]
     G = float(table.reward[pairs].sum())
     h_min = handover_count(min_handover_schedule(table.step_ptr, table.sat, table.end))
     best = np.maximum.reduceat(table.reward, table.step_ptr[:-1][connected]) if n_conn else np.zeros(0)
@@ -181,7 +178,8 @@ def evaluate(inst, solution) -> Evaluation:
     infeasible = empty = 0
     for i, table in enumerate(evaluation_tables(inst)):
         srv = np.asarray(srv_all[i], dtype=np.int64)
-        broken = feasibility(table, srv)
+        served = pair_of(table, srv) if srv.shape == (table.L,) else None
+        broken = feasibility(table, srv, served)
         if table.counts.sum() == 0:
             empty += 1
         if broken:
@@ -190,7 +188,7 @@ def evaluate(inst, solution) -> Evaluation:
                 violations[name] = violations.get(name, 0.0) + float(amount)
             per_episode.append({m.id: float("nan") for m in EPISODE_METRICS})
             continue
-        per_episode.append(episode_metrics(table, srv, float(inst.handover_penalty)))
+        per_episode.append(episode_metrics(table, srv, float(inst.handover_penalty), served))
     metrics = {m.id: _mean([e[m.id] for e in per_episode]) for m in EPISODE_METRICS}
     metrics.update(spread({m: [e[m] for e in per_episode] for m in SPREAD_METRICS}, int(inst.seed)))
     metrics.update(objective=metrics["reward"], episodes=float(len(per_episode)), empty_episodes=float(empty),

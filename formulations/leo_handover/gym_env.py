@@ -15,19 +15,7 @@ import numpy as np
 from optkit.formulations.leo_handover.env import instance_env
 from optkit.formulations.leo_handover.episode import evaluation_specs
 from optkit.formulations.leo_handover.generator import EpisodeSpec, headings
-
-
-class MaskedDiscrete(gym.spaces.Discrete):
-    """Discrete(M) whose sample() without an explicit mask draws among the environment's current valid slots."""
-
-    def __init__(self, n: int, seed=None):
-        super().__init__(n, seed=seed)
-        self.current_mask: np.ndarray | None = None
-
-    def sample(self, mask=None, probability=None):
-        if mask is None and probability is None and self.current_mask is not None and self.current_mask.any():
-            mask = self.current_mask.astype(np.int8)
-        return super().sample(mask=mask, probability=probability)
+from optkit.spaces import MaskedDiscrete
 
 
 class LeoHandoverGymEnv(gym.Env):
@@ -46,13 +34,13 @@ class LeoHandoverGymEnv(gym.Env):
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(self.core.obs_dim,), dtype=np.float32)
         self.action_space = MaskedDiscrete(self.core.M)
         self._specs = evaluation_specs(instance)
+        self._headings = headings(instance.params())
 
     def _draw_spec(self) -> EpisodeSpec:
         p = self.instance
         L = int(self.np_random.integers(p.ep_len_min, p.ep_len_max + 1))
         k0 = int(self.np_random.integers(0, p.n_steps - L + 1))
-        heading_set = headings(p.params())
-        return EpisodeSpec(0, k0, L, int(heading_set[self.np_random.integers(0, heading_set.size)]))
+        return EpisodeSpec(0, k0, L, int(self._headings[self.np_random.integers(0, self._headings.size)]))
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

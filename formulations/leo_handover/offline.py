@@ -72,6 +72,13 @@ def _prev_pair(step_ptr, pair_sat):
 
 
 # ----------------------------------------------------------------------------------------- §6.3 metrics of srv
+def handover_count(srv) -> int:
+    """H: changes of serving id between two consecutive connected steps (§6.3); srv (L,) with −1 at outages."""
+    srv = np.asarray(srv)
+    prev, cur = srv[:-1], srv[1:]
+    return int(np.count_nonzero((prev >= 0) & (cur >= 0) & (prev != cur)))
+
+
 def schedule_value(step_ptr, pair_sat, q, srv):
     """(Σq, H) of a serving sequence: Σ q_{k,srv_k} over connected steps (quality units) and the handover count H
     (§6.3: a change of serving id between two consecutive connected steps; first attach and re-attachment after
@@ -98,9 +105,7 @@ def schedule_value(step_ptr, pair_sat, q, srv):
         if np.any(key[pos] != want) or np.any(srv[ks] < 0):
             raise InputError("srv: a served satellite is not eligible at its step (§6.2 rule 3)")
         sum_q = float(q[pos].sum())
-    both = on[1:] & on[:-1]
-    handovers = int(np.count_nonzero(both & (srv[1:] != srv[:-1])))
-    return sum_q, handovers
+    return sum_q, handover_count(srv)
 
 
 def lex_lambda(step_ptr, q):

@@ -25,36 +25,10 @@ import numpy as np
 from optkit.errors import InputError
 from optkit.formulations.sagin.env import SaginEnv
 from optkit.formulations.sagin.generator import training_starts
+from optkit.spaces import MaskedDiscrete, MaskedMultiDiscrete
 
 REWARDS = ("low", "top")
 OPTION_KEYS = ("split", "episode", "uav")
-
-
-class MaskedDiscrete(gym.spaces.Discrete):
-    """Discrete(B) whose sample() without a mask draws among the environment's current Switch candidates."""
-
-    def __init__(self, n: int, seed=None):
-        super().__init__(n, seed=seed)
-        self.current_mask: np.ndarray | None = None
-
-    def sample(self, mask=None, probability=None):
-        if mask is None and probability is None and self.current_mask is not None and self.current_mask.any():
-            mask = self.current_mask.astype(np.int8)
-        return super().sample(mask=mask, probability=probability)
-
-
-class MaskedMultiDiscrete(gym.spaces.MultiDiscrete):
-    """MultiDiscrete([B] * N) whose sample() without a mask draws each UAV's entry among its current candidates."""
-
-    def __init__(self, nvec, seed=None):
-        super().__init__(nvec, seed=seed)
-        self.current_mask: np.ndarray | None = None          # (N, B)
-
-    def sample(self, mask=None, probability=None):
-        if mask is None and probability is None and self.current_mask is not None \
-                and self.current_mask.any(axis=1).all():
-            mask = tuple(m.astype(np.int8) for m in self.current_mask)
-        return super().sample(mask=mask, probability=probability)
 
 
 def _instance(scenario: str, seed: int):

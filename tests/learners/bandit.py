@@ -36,3 +36,13 @@ class BanditEnv:
             return self.PAD.copy(), reward, True, False, {"mask": self.mask.copy()}
         obs = self._next()
         return obs, reward, False, False, {"mask": self.mask.copy()}
+
+
+def policy_return(env, spec, policy) -> tuple[float, float]:
+    """(return of policy(obs, mask) -> slot, best possible return) on one episode."""
+    obs, info = env.reset(spec)
+    total, done = 0.0, info["terminated"]
+    while not done:
+        obs, r, done, _, info_next = env.step(policy(obs, info["mask"]))
+        total, info = total + r, info_next
+    return total, float(sum(m[1] for m in env.masks_seen))

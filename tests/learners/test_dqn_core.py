@@ -12,7 +12,7 @@ from torch import nn
 from optkit.learners.dqn import DQNConfig, DQNLearner, dqn_targets, masked_max, plain_qnet, run_dqn_episode
 from optkit.learners.tabular import epsilon_greedy
 
-from bandit import BanditEnv          # tests/learners/bandit.py (pytest puts this folder on sys.path)
+from bandit import BanditEnv, policy_return          # tests/learners/bandit.py (pytest puts this folder on sys.path)
 
 
 @pytest.fixture(autouse=True)
@@ -27,16 +27,6 @@ def small_config(**overrides) -> DQNConfig:
     base = dict(hidden=(32, 32), lr=1e-3, gamma=0.9, buffer=1000, batch=32, learning_starts=50, train_every=1,
                 target_sync_episodes=2)
     return DQNConfig(**{**base, **overrides})
-
-
-def policy_return(env, spec, policy) -> tuple[float, float]:
-    """(return of policy(obs, mask) -> slot, best possible return) on one episode."""
-    obs, info = env.reset(spec)
-    total, done = 0.0, info["terminated"]
-    while not done:
-        obs, r, done, _, info_next = env.step(policy(obs, info["mask"]))
-        total, info = total + r, info_next
-    return total, float(sum(m[1] for m in env.masks_seen))
 
 
 def adam_steps(learner) -> int:

@@ -13,18 +13,7 @@ import pytest
 from optkit.learners.tabular import (TabularQ, epsilon_greedy, linear_episode_epsilon, run_tabular_episode,
                                      state_key)
 
-from bandit import BanditEnv          # tests/learners/bandit.py (pytest puts this folder on sys.path)
-
-
-def greedy_return(env, spec, policy) -> tuple[float, float]:
-    """(return of policy(obs, mask) -> slot, best possible return) on one episode."""
-    obs, info = env.reset(spec)
-    total, done = 0.0, info["terminated"]
-    while not done:
-        obs, r, done, _, info_next = env.step(policy(obs, info["mask"]))
-        total, info = total + r, info_next
-    best = float(sum(m[1] for m in env.masks_seen))
-    return total, best
+from bandit import BanditEnv, policy_return          # tests/learners/bandit.py (pytest puts this folder on sys.path)
 
 
 # ---------------------------------------------------------------------------------------------- state key
@@ -199,8 +188,8 @@ def test_tabular_learns_the_bandit(rule):
     greedy = random = best = 0.0
     for i in range(20):
         spec = (10_000 + i, 20)
-        g, b = greedy_return(env, spec, lambda o, m: tq.greedy(state_key(o, 1000), m))
-        r, _ = greedy_return(env, spec, lambda o, m: epsilon_greedy(np.zeros(2), m, 1.0, policy_rng))
+        g, b = policy_return(env, spec, lambda o, m: tq.greedy(state_key(o, 1000), m))
+        r, _ = policy_return(env, spec, lambda o, m: epsilon_greedy(np.zeros(2), m, 1.0, policy_rng))
         greedy, random, best = greedy + g, random + r, best + b
     assert greedy == best                                         # optimal: slot 1 whenever valid
     assert greedy > 1.3 * random
