@@ -282,8 +282,6 @@ class RowWriter:
 def default_config_labels(family: str, method: str, configs) -> list[str]:
     """Labels of the configurations that only restate the method's default options (such a run is its default
     run), in sweep order."""
-    import inspect
-
     parameters = inspect.signature(registry.get_method(family, method).load()).parameters
     out = []
     for config in configs or ():
