@@ -49,6 +49,25 @@ class ReplayMemory:
         self.next = (self.next + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
+    def add_batch(self, **items) -> None:
+        """Store n items at once (every field given, leading axis n), in order; same result as n `add` calls."""
+        if set(items) != set(self.fields):
+            raise KeyError(f"replay items need fields {sorted(self.fields)}, got {sorted(items)}")
+        arrays = {name: np.asarray(value) for name, value in items.items()}
+        n = {a.shape[0] if a.ndim else 1 for a in arrays.values()}
+        if len(n) != 1:
+            raise ValueError(f"replay items: fields have different lengths {sorted(n)}")
+        n = n.pop()
+        if n > self.capacity:                                  # only the newest `capacity` items survive
+            arrays = {name: a[-self.capacity:] for name, a in arrays.items()}
+            self.next = (self.next + n - self.capacity) % self.capacity
+            n = self.capacity
+        slots = (self.next + np.arange(n)) % self.capacity
+        for name, value in arrays.items():
+            self.data[name][slots] = value
+        self.next = (self.next + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
     def sample(self, batch_size: int) -> dict:
         """Uniform draw with replacement of `batch_size` stored items: name -> array (batch, *shape)."""
         if self.size == 0:

@@ -225,7 +225,33 @@ class SACLearner:
             return torch.tanh(self.actor(x)[0])[0].cpu().numpy()
         return self.actor.get_action(x, self.generator)[0][0].cpu().numpy()
 
+    @torch.no_grad()
+    def act_batch(self, obs, deterministic: bool = False) -> np.ndarray:
+        """Actions (N, A) float32 in [−1, 1] for observations (N, D), one batched forward pass (the synchronous
+        UAVs of a CTDE environment share the policy): tanh(μ) if deterministic; uniform random during warm-up;
+        squashed-Gaussian samples afterwards."""
+        obs = np.asarray(obs, dtype=np.float32).reshape(-1, self.obs_dim)
+        if not deterministic and not self.ready:
+            return self.rng.uniform(-1.0, 1.0, size=(obs.shape[0], self.act_dim)).astype(np.float32)
+        x = torch.as_tensor(obs, device=self.device)
+        if deterministic:
+            return torch.tanh(self.actor(x)[0]).cpu().numpy()
+        return self.actor.get_action(x, self.generator)[0].cpu().numpy()
+
     # ------------------------------------------------------------------------------------------ learning
+    def observe_batch(self, obs, action, reward, next_obs, done, costs=None) -> None:
+        """Store N transitions at once (leading axis N; same as N `observe` calls in order)."""
+        obs = np.asarray(obs, dtype=np.float32).reshape(-1, self.obs_dim)
+        n = obs.shape[0]
+        if self.n_costs and costs is None:
+            raise ValueError("observe_batch: costs needed for a constrained learner")
+        costs = np.zeros((n, 0), np.float32) if costs is None else np.asarray(costs, np.float32).reshape(n, -1)
+        self.memory.add_batch(obs=obs, action=np.asarray(action, np.float32).reshape(n, self.act_dim),
+                              reward=np.asarray(reward, np.float32).reshape(n), costs=costs,
+                              next_obs=np.asarray(next_obs, np.float32).reshape(n, self.obs_dim),
+                              done=np.asarray(done, bool).reshape(n).astype(np.float32))
+        self.t += n
+
     def observe(self, obs, action, reward: float, next_obs, done: bool, costs=None) -> None:
         """Store one transition; done = termination only (time-limit truncation is bootstrapped, sagin §7.1 step 4).
         costs (K,) is required when n_costs > 0."""

@@ -153,6 +153,28 @@ def test_warm_up_and_argument_checks():
         SACLearner(2, 3, small_config(constraint_mode="other"), n_costs=1)
 
 
+def test_batch_observe_and_act_match_single_calls():
+    rng = np.random.default_rng(5)
+    obs, nxt = rng.normal(size=(6, 2)).astype(np.float32), rng.normal(size=(6, 2)).astype(np.float32)
+    act, rew = rng.uniform(-1, 1, size=(6, 3)).astype(np.float32), rng.normal(size=6)
+    done, costs = np.array([0, 1, 0, 0, 1, 0], bool), rng.normal(size=(6, 1))
+    one = SACLearner(2, 3, small_config(buffer=4, learning_starts=2), rng=0, torch_seed=0, n_costs=1)
+    many = SACLearner(2, 3, small_config(buffer=4, learning_starts=2), rng=0, torch_seed=0, n_costs=1)
+    for i in range(6):                                     # capacity 4: the ring buffer wraps
+        one.observe(obs[i], act[i], rew[i], nxt[i], done[i], costs[i])
+    many.observe_batch(obs[:1], act[:1], rew[:1], nxt[:1], done[:1], costs[:1])
+    many.observe_batch(obs[1:], act[1:], rew[1:], nxt[1:], done[1:], costs[1:])
+    assert one.t == many.t == 6 and one.memory.next == many.memory.next and len(one.memory) == len(many.memory) == 4
+    for name in one.memory.data:
+        assert np.array_equal(one.memory.data[name], many.memory.data[name]), name
+    batch = many.act_batch(obs)                            # after warm-up: one sample per row
+    assert batch.shape == (6, 3) and np.all(np.abs(batch) <= 1.0)
+    mean = many.act_batch(obs, deterministic=True)
+    assert np.allclose(mean[2], many.act(obs[2], deterministic=True), atol=1e-6)
+    with pytest.raises(ValueError):
+        many.observe_batch(obs, act, rew, nxt, done)       # costs missing
+
+
 # ------------------------------------------------------------------------------------------ determinism, checkpoints
 def train_bandit(seed: int, steps: int, target: float, n_costs: int = 0, **overrides) -> SACLearner:
     """Online SAC/CSAC on the 1-D bandit: reward −(a − target)², cost 1[a > 0.8] (limit 0.1), done every step."""
