@@ -26,7 +26,9 @@ from optkit.errors import InputError
 from optkit.instance import json_ready, replace_atomically
 from optkit.scenarios import load_scenario
 
-BUDGETS = ("check", "smoke", "quick", "paper")   # learner training budgets (datasets/<family>/_learners.toml)
+# Learner training budgets, smallest first; each family defines the ones it offers in datasets/<family>/_learners.toml
+# (sagin §9: fast / reduced / paper, plus the CI-sized check / smoke / quick of every family).
+BUDGETS = ("check", "smoke", "quick", "fast", "reduced", "paper")
 EXECUTORS = ("local", "dask")
 MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
 LOCK = ".lock"

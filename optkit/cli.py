@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from optkit.bench import BUDGETS as BUDGET_NAMES
 from optkit.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -150,7 +151,7 @@ def solve_command(
     reference: bool = typer.Option(True, "--reference/--no-reference",
                                    help="also run the exact reference to fill frac_opt (non-reference methods)"),
     log: bool = typer.Option(False, "--log", help="stream the solver's progress log (to stderr)"),
-    budget: Optional[str] = typer.Option(None, "--budget", help="learners: training budget check|smoke|quick|paper"),
+    budget: Optional[str] = typer.Option(None, "--budget", help="learners: training budget check|smoke|quick|fast|reduced|paper (the family's _learners.toml lists its own)"),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="learners: a checkpoint from `optkit train -o`"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the solution (decisions) JSON here"),
@@ -240,7 +241,7 @@ def bench_command(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="cells run in parallel (one thread each)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="per-cell solver limit, s"),
     budget: Optional[str] = typer.Option(None, "--budget", help="learner budget and experiment size: "
-                                         + "|".join(("check", "smoke", "quick", "paper")) + " (default quick)"),
+                                         + "|".join(BUDGET_NAMES) + " (default quick)"),
     executor: str = typer.Option("local", "--executor", help="local (process pool) or dask"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (with --executor dask)"),
     resume: bool = typer.Option(False, "--resume", help="continue the sweep stored in --out (options may be omitted)"),
@@ -304,7 +305,7 @@ def train_command(
     scenario: Optional[str] = SCENARIO_OPTION,
     point: Optional[str] = POINT_OPTION,
     seed: int = typer.Option(0, "--seed", min=0, help="training seed (the method seed of bench rows)"),
-    budget: str = typer.Option("quick", "--budget", help="check|smoke|quick|paper"),
+    budget: str = typer.Option("quick", "--budget", help="|".join(BUDGET_NAMES)),
     output: Optional[Path] = typer.Option(None, "-o", "--output",
                                           help="also copy the checkpoint here (it is cached in any case)"),
     option: Optional[list[str]] = OPTION_OPTION,
