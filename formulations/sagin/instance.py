@@ -51,7 +51,7 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("reward", "w", "f3"), ("reward", "eta_bnd", "f"), ("reward", "lower_shift", "b"),
     ("ref", "h", "f"), ("ref", "z_levels", "fl"), ("ref", "kappa0", "i"), ("ref", "gain_mode", "s"),
     ("ref", "h_max", "i"),
-    ("train", "episodes", "i"),
+    ("train", "episodes", "i"), ("train", "preset", "s"),
 )
 PARAM_FIELDS = tuple(f"{g}_{k}" for g, k, _ in SCHEMA)
 KINDS = {f"{g}_{k}": kind for g, k, kind in SCHEMA}
@@ -298,3 +298,10 @@ def validate_fields(p: dict) -> None:
     _choice("ref_gain_mode", p["ref_gain_mode"], GAIN_MODES)
     check_int("ref_h_max", p["ref_h_max"], min_value=0)
     check_int("train_episodes", p["train_episodes"], min_value=1)
+    if p["train_preset"]:
+        from optkit.scenarios import scenario_ids
+
+        scenario = p["train_preset"].partition(":")[0]
+        if scenario not in scenario_ids("sagin"):
+            raise ValidationError("train_preset", f"must be empty (the instance's own preset) or a sagin preset "
+                                                  f"(got {p['train_preset']!r})")
