@@ -95,6 +95,11 @@ class SaginInstance(SaginInstanceBase):
 
     # --- counts and derived views ------------------------------------------------------------------------
     @property
+    def preset(self) -> str:
+        """The preset id ("name" or "name:point") the instance was generated from: its `name`."""
+        return self.name
+
+    @property
     def n_gn(self) -> int:
         return int(np.shape(self.gn_sites_xy)[0]) * len(self.gn_sector_azimuths)
 
