@@ -31,6 +31,7 @@ from optkit.scenarios import load_scenario
 BUDGETS = ("check", "smoke", "quick", "fast", "reduced", "paper")
 EXECUTORS = ("local", "dask")
 MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
+RECORDS = "records"     # per-cell family records (e.g. sagin trajectories and per-UAV metrics), one JSON per cell
 LOCK = ".lock"
 TABLE_REFRESH_S = 10.0
 ID_COLUMNS = ["family", "scenario", "point", "seed", "method", "config", "method_seed"]
@@ -186,8 +187,10 @@ def _number(value):
     return float(value)
 
 
-def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, list | None]:
-    """Run and score one cell (in a worker). Never raises for a method failure: that is a row with status error."""
+def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, list | None, dict | None]:
+    """Run and score one cell (in a worker): (row, training curve or None, family record or None). The record is
+    what the family API's optional `cell_record(instance, solution, evaluation)` keeps for reports beyond the flat
+    row (JSON-able dict). Never raises for a method failure: that is a row with status error."""
     from optkit.api import make_instance
 
     _limit_threads()
@@ -196,7 +199,7 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
     row = dict(cell, status="error", message="", method_objective=float("nan"), bound=float("nan"), gap=float("nan"),
                decision_s=float("nan"), train_s=0.0, solver="", feasible=False)
     row.update({m.id: float("nan") for m in api.METRICS})    # the evaluator's metrics, `objective` among them
-    curve = None
+    curve = record = None
     start = time.perf_counter()
     try:
         inst = make_instance(fam.id, cell["scenario"], cell["seed"], point=cell["point"] or None)
@@ -210,12 +213,14 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
                    train_s=float(info.get("train_s", 0.0)), solver=str(info.get("solver", "")),
                    feasible=bool(evaluation.feasible))
         curve = info.get("curve")
+        if hasattr(api, "cell_record"):
+            record = api.cell_record(inst, solution, evaluation)
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded and the run goes on
         row["message"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         if os.environ.get("OPTKIT_DEBUG"):
             traceback.print_exc()
     row["wall_s"] = time.perf_counter() - start
-    return row, curve
+    return row, curve, record
 
 
 # ----------------------------------------------------------------------------------------------- storage
@@ -358,15 +363,33 @@ def write_tables(out: Path, family: str):
     return df
 
 
+def _file_stem(cell: dict, *, with_seed: bool = False) -> str:
+    parts = [cell["method"], cell["config"] or "default", cell["scenario"], cell["point"] or "-"]
+    parts += [f"s{cell['seed']}"] if with_seed else []
+    return "__".join(parts + [f"ms{cell['method_seed']}"]).replace("/", "_").replace("=", "-")
+
+
+def _write_record(out: Path, cell: dict, record: dict) -> None:
+    """The family record of one cell: records/<method>__<config>__<scenario>__<point>__s<seed>__ms<seed>.json."""
+    folder = out / RECORDS
+    folder.mkdir(exist_ok=True)
+    data = json.dumps({**{c: cell[c] for c in ID_COLUMNS}, "record": json_ready(record)}, allow_nan=True)
+    replace_atomically(folder / f"{_file_stem(cell, with_seed=True)}.json", lambda p: Path(p).write_text(data))
+
+
+def read_records(out: Path) -> list[dict]:
+    """Every cell record of a results directory: [{family, scenario, ..., method_seed, record}], in file order."""
+    folder = Path(out) / RECORDS
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
 def _write_curve(out: Path, cell: dict, curve: list) -> None:
     """Training curve of one (method, config, method seed, scenario point): written once."""
     import pandas as pd
 
     folder = out / CURVES
     folder.mkdir(exist_ok=True)
-    name = "__".join([cell["method"], cell["config"] or "default", cell["scenario"], cell["point"] or "-",
-                      f"ms{cell['method_seed']}"]).replace("/", "_").replace("=", "-")
-    path = folder / f"{name}.csv"
+    path = folder / f"{_file_stem(cell)}.csv"
     if not path.exists():
         frame = pd.DataFrame(curve)
         for col in ("method", "config", "scenario", "point", "method_seed"):
@@ -581,7 +604,9 @@ def _run_locked(sweep: Sweep, out: Path, jobs: int, executor: str, scheduler, pr
 
     def on_result(result) -> None:
         nonlocal last_table
-        row, curve = result
+        row, curve, record = result
+        if record is not None:
+            _write_record(out, row, record)       # before the row: a row on file always has its record
         row.update(meta)
         writer.append(row)
         if curve:

@@ -24,6 +24,8 @@ PLUGINS = (
     "optkit.formulations.leo_handover",
     "optkit.heuristics.leo_handover",
     "optkit.learners.leo_handover",
+    "optkit.formulations.sagin",
+    "optkit.heuristics.sagin",
 )
 
 

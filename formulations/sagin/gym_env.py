@@ -32,10 +32,11 @@ OPTION_KEYS = ("split", "episode", "uav")
 
 
 def _instance(scenario: str, seed: int):
-    from optkit.formulations.sagin.generator import generate
-    from optkit.scenarios import load_scenario
+    """The registered preset `scenario` ("name" or "name:point" of a sweep preset) with master seed `seed`."""
+    from optkit.api import make_instance
 
-    return generate(load_scenario("sagin", scenario).params, int(seed), scenario)
+    name, _, point = str(scenario).partition(":")
+    return make_instance("sagin", name, int(seed), point=point or None)
 
 
 class _Base(gym.Env):

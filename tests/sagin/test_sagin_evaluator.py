@@ -154,21 +154,24 @@ def test_bad_decisions_raise(inst):
 
 def _ev(j, r, t):
     uavs = [{"objective": a, "rate_mbps": b, "flight_time_s": c} for a, b, c in zip(j, r, t)]
-    return Evaluation(metrics={}, feasible=True, details={"uavs": uavs})
+    metrics = {"objective": float(np.mean(j)), "rate_mbps": float(np.mean(r)), "flight_time_s": float(np.mean(t))}
+    return Evaluation(metrics=metrics, feasible=True, details={"uavs": uavs})
 
 
 def test_with_reference_hand_computed():
     mine, ref = _ev([1.0, 2.0], [3.0, 4.0], [100.0, 200.0]), _ev([2.0, -1.0], [6.0, 2.0], [50.0, 100.0])
     out = E.with_reference(mine, ref)
+    assert out is mine                                             # in place (the core's contract)
     m = out.metrics
-    assert m["gap_ref"] == pytest.approx(((2 - 1) + (-1 - 2)) / 2)
-    assert m["frac_ref"] == pytest.approx(0.5)                   # only UAV 0 has J* > 0
-    assert m["rate_ratio_ref"] == pytest.approx((0.5 + 2.0) / 2)
-    assert m["time_ratio_ref"] == pytest.approx(0.5)
-    assert m["ref_is_lattice_value"] == 0.0
-    lat = E.with_reference(mine, ref, lattice_values=[4.0, 1.0])
-    assert lat.metrics["frac_ref"] == pytest.approx((0.25 + 2.0) / 2)  # > 1 is reported, not clipped
-    assert lat.metrics["ref_is_lattice_value"] == 1.0
-    node = E.with_reference(mine, ref, lattice_values=[4.0, 1.0], gain_mode="node")
-    assert node.metrics["frac_ref"] == pytest.approx(0.5)        # node gains: compared with J_eval(DP)
-    assert "gap_ref" not in mine.metrics                          # the input evaluation is left unchanged
+    assert m["gap_ref"] == pytest.approx(0.5 - 1.5)                # mean J* − mean J
+    assert m["frac_ref"] == pytest.approx(1.5 / 0.5)               # mean J / mean J*: > 1 reported, not clipped
+    assert m["rate_ratio_ref"] == pytest.approx(3.5 / 4.0)
+    assert m["time_ratio_ref"] == pytest.approx(75.0 / 150.0)
+    u0, u1 = out.details["uavs"]
+    assert (u0["gap_ref"], u0["frac_ref"], u0["rate_ratio_ref"], u0["time_ratio_ref"]) == (1.0, 0.5, 0.5, 0.5)
+    assert u1["gap_ref"] == -3.0 and math.isnan(u1["frac_ref"])   # J*_u ≤ 0: no per-UAV fraction
+    means_only = Evaluation(dict(_ev([1.0, 2.0], [3.0, 4.0], [100.0, 200.0]).metrics), True)
+    E.with_reference(means_only, Evaluation(dict(ref.metrics), True))   # the bench path: means, no details
+    assert {k: means_only.metrics[k] for k in m} == pytest.approx(m)
+    below = _ev([1.0], [1.0], [1.0])
+    assert math.isnan(E.with_reference(below, _ev([-1.0], [1.0], [1.0])).metrics["frac_ref"])

@@ -1,0 +1,70 @@
+"""Family API of `sagin` used by the core (CLI, runner, report, contract suites)."""
+from __future__ import annotations
+
+import numpy as np
+
+from optkit.formulations.sagin.evaluator import METRICS, Decisions, evaluate, with_reference
+from optkit.formulations.sagin.generator import generate
+from optkit.formulations.sagin.instance import SaginInstance
+
+__all__ = ["INSTANCE_CLASS", "PRIMARY_METRIC", "METRICS", "generate", "evaluate", "with_reference",
+           "decisions_to_jsonable", "decisions_from_jsonable", "describe", "cell_record",
+           "REPORT_METRICS", "REPORT_LABELS", "SWEEP_PANELS", "SWEEP_LABELS", "RADAR_AXES", "HEAT_METRICS",
+           "RUNTIME_METRIC"]
+
+INSTANCE_CLASS = SaginInstance
+PRIMARY_METRIC = "objective"
+# The lattice optimum bounds P2-L only: a continuous-direction method may exceed it (§6.5), so the runner leaves
+# frac_bound empty; frac_ref (the evaluator's §6.5 comparison) is the fraction of the reference.
+REFERENCE_BOUND_IS_DUAL = False
+
+# What `optkit report` shows for this family (spec §6.3, §9); units and directions come from METRICS.
+REPORT_METRICS = ("rate_mbps", "switches", "qsr_pct", "flight_time_s", "objective", "mission_qos", "success",
+                  "frac_ref", "gap_ref", "boundary_events", "direction_projections", "decision_s", "train_s")
+SWEEP_PANELS = ("rate_mbps", "switches", "qsr_pct", "flight_time_s")      # the paper's four metrics (Figs. 5-8)
+RADAR_AXES = ("rate_mbps", "switches", "qsr_pct", "flight_time_s", "success")
+HEAT_METRICS = ("objective", "frac_ref")
+RUNTIME_METRIC = "decision_s"
+REPORT_LABELS = {"rate_mbps": "average link rate R̄", "switches": "link switches N_u",
+                 "qsr_pct": "QoS satisfaction ratio", "flight_time_s": "flight time T", "objective": "objective J",
+                 "mission_qos": "mission QoS share", "success": "arrival share", "frac_ref": "fraction of lattice-dp J",
+                 "gap_ref": "gap to lattice-dp J", "boundary_events": "boundary events",
+                 "direction_projections": "direction projections", "decision_s": "decision time",
+                 "train_s": "training time"}
+SWEEP_LABELS = {"uav.speed": "UAV speed V (m/s)", "uav.n_uavs": "number of UAVs N_U"}
+RECORD_DECIMALS = 3            # positions in cell records are rounded to 1 mm
+
+
+def decisions_to_jsonable(decisions: Decisions) -> dict:
+    return decisions.to_jsonable()
+
+
+def decisions_from_jsonable(data: dict) -> Decisions:
+    return Decisions.from_jsonable(data)
+
+
+def describe(instance: SaginInstance) -> dict:
+    """A few size figures for tables."""
+    return {"uavs": int(instance.uav_n_uavs), "base_stations": instance.n_bs,
+            "buildings": int(np.shape(instance.building_heights)[0]), "fading_draws": int(instance.channel_n_draws),
+            "speed_mps": float(instance.uav_speed), "max_steps": int(instance.uav_max_steps)}
+
+
+def cell_record(instance: SaginInstance, solution, evaluation) -> dict:
+    """What `optkit report` needs beyond a result row (kept per bench cell): the rollouts (positions rounded to
+    1 mm, serving BSs) for the trajectory figures, the per-UAV metrics for the per-UAV reference comparison
+    (§6.5, §9 `reference`), the scene (destination, airspace, BS sites) and the method's own per-UAV values
+    (the lattice values J*_L of the references)."""
+    dec = solution.decisions if isinstance(solution.decisions, Decisions) else \
+        Decisions.from_jsonable(solution.decisions)
+    return {
+        "positions": [np.round(np.asarray(p, dtype=float), RECORD_DECIMALS).tolist() for p in dec.positions],
+        "serving": [np.asarray(s, dtype=np.int64).tolist() for s in dec.serving],
+        "uavs": evaluation.details.get("uavs", []),
+        "destination": np.asarray(instance.uav_destination, dtype=float).tolist(),
+        "airspace": instance.airspace_box.tolist(),
+        "gn_sites": np.asarray(instance.gn_sites_xy, dtype=float).tolist(),
+        "an_sites": np.asarray(instance.an_sites_xy, dtype=float).tolist(),
+        "lattice_values": (solution.info or {}).get("lattice_values"),
+    }
+
