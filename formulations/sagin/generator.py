@@ -2,8 +2,9 @@
 
 Random streams: `numpy.random.SeedSequence(seed).spawn(6)`, in this order, named by `STREAMS`:
   "buildings" (E2 heights), "fading" (E19 draws: real parts (J, B_tot), then imaginary parts),
-  "train" (training starts, episode after episode), "test" (test starts), "field" (optional random fields,
-  unused while those options are rejected), "misc" (learners: replay sampling, exploration).
+  "train" (training starts, episode after episode), "test" (test starts), "field" (the optional E10/E11 random
+  fields, drawn by `fields.RandomFields` when the radio model is built), "misc" (learners: replay sampling,
+  exploration).
 Everything else (sites, satellite passes, powers) is deterministic.
 """
 from __future__ import annotations

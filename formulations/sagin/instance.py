@@ -56,7 +56,7 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
 PARAM_FIELDS = tuple(f"{g}_{k}" for g, k, _ in SCHEMA)
 KINDS = {f"{g}_{k}": kind for g, k, kind in SCHEMA}
 
-LOS_MODES = ("geometric",)                     # "probabilistic" (E10 option) is not built yet: rejected
+LOS_MODES = ("geometric", "probabilistic")     # E3 building map (default) or the E10 UMa-AV probability
 BEAM_MODES = ("nadir", "area_fixed")
 RATE_BACKENDS = ("exact", "cached")
 GAIN_MODES = ("segment", "node")
@@ -254,8 +254,8 @@ def validate_fields(p: dict) -> None:
     _choice("sn_beam_mode", p["sn_beam_mode"], BEAM_MODES)
     _choice("channel_los_mode", p["channel_los_mode"], LOS_MODES)
     check_int("channel_n_draws", p["channel_n_draws"], min_value=1)
-    if p["channel_shadowing"]:
-        raise ValidationError("channel_shadowing", "only false is supported (optional E11 field not built yet)")
+    if not isinstance(p["channel_shadowing"], (bool, np.bool_)):
+        raise ValidationError("channel_shadowing", "must be true or false")
     check_finite("channel_shadow_corr", p["channel_shadow_corr"], positive=True)
     check_finite("channel_scintillation_db", p["channel_scintillation_db"], min_value=0.0)
     check_finite("channel_polarization_loss_db", p["channel_polarization_loss_db"], min_value=0.0)

@@ -16,6 +16,7 @@ import numpy as np
 
 from optkit.formulations.sagin import antennas, pathloss
 from optkit.formulations.sagin.buildings import SiteLos
+from optkit.formulations.sagin.fields import SIGMA_SF_SN_DB, RandomFields, sigma_sf_db
 
 NETWORKS = ("GN", "AN", "SN")
 THERMAL_DBM_PER_HZ = -174.0          # thermal noise density (E18, §11 decision 9)
@@ -108,6 +109,11 @@ class RadioModel:
         centres = np.asarray(inst.building_centers)
         heights = np.asarray(inst.building_heights)
         self.site_los = [SiteLos(np.asarray(s), centres, inst.building_width, heights) for s in sites]
+        self.fields = None                                    # optional E10 / E11 fields (§3.2 step 5)
+        if inst.channel_los_mode == "probabilistic" or inst.channel_shadowing:
+            from optkit.formulations.sagin.generator import streams
+
+            self.fields = RandomFields(inst, self.n_t, self.n_bs, streams(inst.seed)["field"])
 
     # --- GN/AN ------------------------------------------------------------------------------------------
     def terrestrial(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,13 +127,18 @@ class RadioModel:
             gain[:, cols] = antennas.bs_gain_db(theta[:, cols], phi[:, cols], self.tilt[cols], nv, nh,
                                                 inst.element_g_max, inst.element_theta_3db, inst.element_phi_3db,
                                                 inst.element_sla_v, inst.element_a_m)             # E5-E7
-        los = np.empty(d3.shape, dtype=bool)
-        for s, sl in enumerate(self.site_los):
-            cols = np.flatnonzero(self.site_of == s)
-            los[:, cols] = sl.los(q)[:, None]                                                   # E3
+        if inst.channel_los_mode == "probabilistic":
+            los = self.fields.los(q, d2)                                                         # E10
+        else:
+            los = np.empty(d3.shape, dtype=bool)
+            for s, sl in enumerate(self.site_los):
+                cols = np.flatnonzero(self.site_of == s)
+                los[:, cols] = sl.los(q)[:, None]                                               # E3
         h_ut = q[:, 2:3]
         pl = np.where(los, pathloss.pl_uma_av_los(d3, self.fc_t),                                # E8
                       pathloss.pl_uma_av_nlos(d3, h_ut, self.fc_t))                              # E9
+        if inst.channel_shadowing:                                                               # E11
+            pl = pl + sigma_sf_db(los, h_ut) * self.fields.shadowing_db(q, slice(0, self.n_t))
         rsrp = self.tx_t + gain + inst.uav_antenna_gain - pl                                     # E17, E22
         return rsrp, los
 
@@ -149,6 +160,8 @@ class RadioModel:
         gain = antennas.upa_gain_db(u, v, *inst.sn_array)                                         # E14
         avail = pathloss.elevation_deg(q[:, None, :], p_sat) >= inst.sn_min_elevation             # E15
         pl = pathloss.pl_sat(d, inst.sn_fc, inst.channel_scintillation_db, inst.channel_polarization_loss_db)
+        if inst.channel_shadowing:                                                               # E11, E16 (+ SF)
+            pl = pl + SIGMA_SF_SN_DB * self.fields.shadowing_db(q, slice(self.n_t, self.n_bs))
         rsrp = inst.sn_tx_power + gain + inst.uav_antenna_gain - pl                               # E17, E22
         return np.where(avail, rsrp, -np.inf), avail
 
