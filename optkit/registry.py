@@ -26,6 +26,7 @@ PLUGINS = (
     "optkit.learners.leo_handover",
     "optkit.formulations.sagin",
     "optkit.heuristics.sagin",
+    "optkit.learners.sagin",
 )
 
 

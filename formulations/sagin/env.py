@@ -63,7 +63,7 @@ def rate_bounds(inst) -> tuple[float, float]:
 
 
 MAP_CACHE_ENV = "OPTKIT_MAP_CACHE"        # folder of the on-disk radio maps; "off" disables the disk cache
-_MAP_SOURCES = ("radio.py", "antennas.py", "pathloss.py", "buildings.py", "instance.py")
+_MAP_SOURCES = ("radio.py", "antennas.py", "pathloss.py", "buildings.py")
 
 
 def map_cache_dir() -> Path | None:
