@@ -2,8 +2,9 @@
 
 Decisions (§6.1): for every test UAV u (the instance's `starts_test`, in order) a rollout of L_u steps:
 positions (L_u + 1, 3) m, q(0) first, and serving BSs (L_u,) int64, serving[n−1] = b(n) serving q(n) at t_n
-(BS indices of §3.1). Optionally the rollout's direction-projection counts (N_U,) int (E24 step 3; a simulator
-event that positions alone cannot reveal). Mission times come from E26, τ_n = ‖q(n) − q(n−1)‖/V. Planner
+(BS indices of §3.1). Optionally the rollout's direction-projection counts (N_U,) int (E24 step 3) and boundary-
+event counts (N_U,) int (E24 step 4, proposals clipped at the airspace box): simulator events that positions alone
+cannot reveal (a clipped step on the floor looks like a chord of a path flown at z_min). Mission times come from E26, τ_n = ‖q(n) − q(n−1)‖/V. Planner
 paths are converted by `path_to_rollout` (§6.1). A UAV has arrived iff q(L_u) = q_f (within 1e-6 m).
 
 Feasibility (§6.2) is reported, never enforced: `Evaluation.violations` sums, over UAVs, `start` (q(0) ≠ q^0),
@@ -11,7 +12,10 @@ Feasibility (§6.2) is reported, never enforced: `Evaluation.violations` sums, o
 `direction` (steps with (q(n+1) − q(n))·(q_f − q(n)) ≤ 0), `bounds` (positions outside the airspace),
 `invalid_index` (BS index outside 0..B_tot−1, rate 0), `invalid_association` (a satellite unavailable at t_n,
 rate 0), `not_arrived` (UAVs) and `qos` (Σ_u max(0, R_req − R̄_u), Mbit/s). `feasible` is True iff none occurs.
-Boundary events (steps shortened by clipping, E24 step 4) and direction projections are events, not violations.
+Boundary events and direction projections are events, not violations: the simulator's counts when the rollout
+reports them (every E24 "out" event, the g^bnd signal of the learners), else the steps shorter than Δs that end on
+the box (a proposal leaving the box by less than 1e-6 m is then missed). Converted planner paths report zero:
+they are flown inside the box by construction (the `bounds` violation checks it).
 Per-UAV values are in `Evaluation.details["uavs"]`; `metrics` holds their means (§6.3).
 
 Common random numbers (§6.4): every rate comes from `radio_model(inst)` (exact backend, never the cached map),
@@ -44,7 +48,7 @@ UAV_METRICS = (
     MetricSpec("over_horizon", "1", "none", "share of UAVs that arrived after more than N_max + 1 steps (converted paths)"),
     MetricSpec("steps", "count", "none", "steps L_u"),
     MetricSpec("direction_projections", "count", "none", "direction projections reported by the rollout"),
-    MetricSpec("boundary_events", "count", "lower", "steps shortened by clipping at the airspace box"),
+    MetricSpec("boundary_events", "count", "lower", "proposals clipped at the airspace box (E24 step 4)"),
     MetricSpec("invalid_associations", "count", "lower", "steps served by an unavailable satellite"),
     MetricSpec("direction_violations", "count", "lower", "steps violating the direction rule (6.2-3)"),
     MetricSpec("share_gn", "1", "none", "share of serving time on GN"),
@@ -65,17 +69,20 @@ VIOLATIONS = ("start", "step_length", "direction", "bounds", "invalid_index", "i
 @dataclass
 class Decisions:
     """Rollouts of the test UAVs: positions tuple of (L_u+1, 3) float64 m, serving tuple of (L_u,) int64,
-    projections (N_U,) int64 direction-projection events (zeros when the method has none)."""
+    projections (N_U,) int64 direction-projection events (zeros when the method has none), boundary (N_U,) int64
+    boundary events of the simulator (None: counted from the positions)."""
 
     positions: tuple
     serving: tuple
     projections: np.ndarray | None = None
+    boundary: np.ndarray | None = None
 
     def to_jsonable(self) -> dict:
         out = {"positions": [np.asarray(p, dtype=float).tolist() for p in self.positions],
                "serving": [np.asarray(s, dtype=np.int64).tolist() for s in self.serving]}
-        if self.projections is not None:
-            out["projections"] = np.asarray(self.projections, dtype=np.int64).tolist()
+        for key in ("projections", "boundary"):
+            if getattr(self, key) is not None:
+                out[key] = np.asarray(getattr(self, key), dtype=np.int64).tolist()
         return out
 
     @classmethod
@@ -83,10 +90,11 @@ class Decisions:
         for key in ("positions", "serving"):
             if key not in data:
                 raise InputError(f"decisions.{key}: missing")
-        proj = data.get("projections")
+        proj, bnd = data.get("projections"), data.get("boundary")
         return cls(tuple(np.asarray(p, dtype=float).reshape(-1, 3) for p in data["positions"]),
                    tuple(np.asarray(s, dtype=np.int64).reshape(-1) for s in data["serving"]),
-                   None if proj is None else np.asarray(proj, dtype=np.int64))
+                   None if proj is None else np.asarray(proj, dtype=np.int64),
+                   None if bnd is None else np.asarray(bnd, dtype=np.int64))
 
 
 def path_to_rollout(inst, waypoints: np.ndarray, bs) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +141,11 @@ def _check_rollout(u: int, positions, serving):
     return p, s.astype(np.int64)
 
 
-def uav_record(inst, start, positions, serving, projections: int = 0) -> tuple[dict, dict]:
+def uav_record(inst, start, positions, serving, projections: int = 0,
+               boundary: int | None = None) -> tuple[dict, dict]:
     """Metrics (§6.3) and violation amounts (§6.2) of one rollout: start (3,) m, positions (L+1, 3) m,
-    serving (L,) int64. Exact rate backend."""
+    serving (L,) int64; projections and boundary: the simulator's event counts (boundary None: counted from the
+    positions). Exact rate backend."""
     model = radio_model(inst)
     q_f = np.asarray(inst.uav_destination, dtype=float)
     V, ds, r_req, lam = float(inst.uav_speed), float(inst.uav_step_length), float(inst.qos_r_req), inst.objective_lambda
@@ -178,7 +188,7 @@ def uav_record(inst, start, positions, serving, projections: int = 0) -> tuple[d
         "flight_time_s": T, "objective": F.p2_objective(r_bar, n_sw, T, lam),
         "success": float(arrived), "over_horizon": float(arrived and L > int(inst.uav_max_steps) + 1),
         "steps": float(L), "direction_projections": float(projections),
-        "boundary_events": float(np.count_nonzero(short & end_on_box)),
+        "boundary_events": float(np.count_nonzero(short & end_on_box) if boundary is None else boundary),
         "invalid_associations": float(np.count_nonzero(unavailable)),
         "direction_violations": float(dir_bad),
         "share_gn": share[0], "share_an": share[1], "share_sn": share[2],
@@ -209,10 +219,13 @@ def evaluate(inst, solution) -> Evaluation:
     proj = np.zeros(n_u, dtype=np.int64) if dec.projections is None else np.asarray(dec.projections)
     if proj.shape != (n_u,):
         raise InputError(f"decisions.projections: expected shape ({n_u},), got {proj.shape}")
+    bnd = None if dec.boundary is None else np.asarray(dec.boundary)
+    if bnd is not None and (bnd.shape != (n_u,) or np.any(bnd < 0)):
+        raise InputError(f"decisions.boundary: expected ({n_u},) non-negative counts, got shape {bnd.shape}")
     per_uav, violations = [], {}
     for u in range(n_u):
         p, s = _check_rollout(u, dec.positions[u], dec.serving[u])
-        m, v = uav_record(inst, inst.starts_test[u], p, s, int(proj[u]))
+        m, v = uav_record(inst, inst.starts_test[u], p, s, int(proj[u]), None if bnd is None else int(bnd[u]))
         per_uav.append(m)
         for key, amount in v.items():
             if amount > 0:

@@ -182,4 +182,5 @@ def decisions(inst, paths):
         p, s = path_to_rollout(inst, w, bs)
         pos.append(p)
         srv.append(s)
-    return Decisions(tuple(pos), tuple(srv), np.zeros(len(paths), dtype=np.int64))
+    zeros = np.zeros(len(paths), dtype=np.int64)          # lattice paths stay in the box: no E24 event
+    return Decisions(tuple(pos), tuple(srv), zeros, zeros.copy())

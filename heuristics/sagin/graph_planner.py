@@ -322,5 +322,6 @@ def solve_graph(inst, *, seed: int = 0, time_limit: float | None = None) -> Solu
         status = Status.ERROR
         info["message"] = "; ".join(errors)
     return Solution(family=FAMILY, method=METHOD, status=status,
-                    decisions=Decisions(tuple(positions), tuple(serving), np.zeros(len(positions), dtype=np.int64)),
+                    decisions=Decisions(tuple(positions), tuple(serving), np.zeros(len(positions), dtype=np.int64),
+                                        np.zeros(len(positions), dtype=np.int64)),      # a planned path is never clipped
                     runtime_s=runtime, info=info)

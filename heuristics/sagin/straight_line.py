@@ -21,11 +21,12 @@ FAMILY = "sagin"
 METHOD = "sl"
 
 
-def straight_line_paths(inst, starts: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+def straight_line_paths(inst, starts: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Simulate the straight-line policy (E24-E25) for starts (N, 3) m, all UAVs synchronously.
 
-    Returns positions: list of N arrays (L_u+1, 3) m (q(0) first; q(L_u) = q_f when arrived) and the direction
-    projection counts (N,) int (always 0 for v = x̂, kept as the simulator's record)."""
+    Returns positions: list of N arrays (L_u+1, 3) m (q(0) first; q(L_u) = q_f when arrived), the direction
+    projection counts and the boundary-event counts (N,) int (both always 0 for v = x̂ in a box that holds q^0 and
+    q_f, kept as the simulator's record)."""
     q_f = np.asarray(inst.uav_destination, dtype=float)
     box = inst.airspace_box
     ds, radius, eps = float(inst.uav_step_length), float(inst.uav_arrival_radius), float(inst.uav_direction_margin)
@@ -33,6 +34,7 @@ def straight_line_paths(inst, starts: np.ndarray) -> tuple[list[np.ndarray], np.
     n = q.shape[0]
     tracks = [[q[u].copy()] for u in range(n)]
     proj_count = np.zeros(n, dtype=np.int64)
+    out_count = np.zeros(n, dtype=np.int64)
     active = np.ones(n, dtype=bool)
 
     def finish(mask):
@@ -47,14 +49,15 @@ def straight_line_paths(inst, starts: np.ndarray) -> tuple[list[np.ndarray], np.
         if idx.size == 0:
             break
         v, proj = project_direction(toward(q[idx], q_f), q[idx], q_f, eps)   # E24 steps 2-3 with a = x̂
-        q[idx], _ = move(q[idx], v, ds, box)                                  # E24 step 4
+        q[idx], out = move(q[idx], v, ds, box)                                # E24 step 4
         proj_count[idx] += proj
+        out_count[idx] += out
         for u in idx:
             tracks[u].append(q[u].copy())
         hit = np.zeros(n, dtype=bool)
         hit[idx] = arrived(q[idx], q_f, radius)
         finish(hit)
-    return [np.asarray(t) for t in tracks], proj_count
+    return [np.asarray(t) for t in tracks], proj_count, out_count
 
 
 def max_rsrp_serving(inst, positions: np.ndarray) -> np.ndarray:
@@ -80,10 +83,10 @@ def solve_sl(inst, *, seed: int = 0, time_limit: float | None = None) -> Solutio
     """`sl` on every test UAV (starts_test order). Deterministic: `seed` is recorded only; `time_limit` is accepted
     for the common interface and unused (one RSRP evaluation per step). Decisions: evaluator `Decisions`."""
     t0 = time.perf_counter()
-    paths, proj = straight_line_paths(inst, np.asarray(inst.starts_test, dtype=float))
+    paths, proj, out = straight_line_paths(inst, np.asarray(inst.starts_test, dtype=float))
     serving = tuple(max_rsrp_serving(inst, p) for p in paths)
     runtime = time.perf_counter() - t0
     return Solution(family=FAMILY, method=METHOD, status=Status.FEASIBLE,
-                    decisions=Decisions(tuple(paths), serving, proj), runtime_s=runtime,
+                    decisions=Decisions(tuple(paths), serving, proj, out), runtime_s=runtime,
                     info={"method_seed": seed, "knowledge": "online", "association": "max-rsrp",
                           "steps": [int(p.shape[0] - 1) for p in paths]})

@@ -90,9 +90,9 @@ def test_sl_speed_changes_time_not_path():
 def test_sl_start_inside_arrival_radius():
     inst = _inst("ref-tiny")
     q_f = np.asarray(inst.uav_destination)
-    paths, proj = straight_line_paths(inst, np.array([q_f + [20.0, 0, 0], q_f]))
+    paths, proj, out = straight_line_paths(inst, np.array([q_f + [20.0, 0, 0], q_f]))
     assert paths[0].shape == (2, 3) and np.array_equal(paths[0][-1], q_f)   # one final segment
-    assert paths[1].shape == (1, 3) and proj.tolist() == [0, 0]             # already there: no step
+    assert paths[1].shape == (1, 3) and proj.tolist() == [0, 0] and out.tolist() == [0, 0]   # there: no step
 
 
 def test_graph_path_uses_only_rule_abiding_edges():

@@ -97,6 +97,15 @@ def test_feasibility_counters(inst):
     u0 = ev.details["uavs"][0]
     assert u0["direction_violations"] == 1 and u0["boundary_events"] == 1
     assert u0["switches"] == 3 and u0["direction_projections"] == 0
+    # a rollout that reports the simulator's E24 counts is scored with them (positions cannot tell a clipped
+    # floor step from a chord of a path flown at z_min); the JSON codec keeps them
+    dec = E.Decisions((p0, p1), (s0, np.array([3])), np.array([2, 0]), np.array([4, 0]))
+    back = E.Decisions.from_jsonable(json.loads(json.dumps(dec.to_jsonable())))
+    reported = E.evaluate(inst, _solution(back)).details["uavs"]
+    assert (reported[0]["boundary_events"], reported[0]["direction_projections"]) == (4, 2)
+    assert reported[1]["boundary_events"] == 0
+    with pytest.raises(InputError, match="decisions.boundary"):
+        E.evaluate(inst, _solution(E.Decisions((p0, p1), (s0, np.array([3])), None, np.array([-1, 0]))))
 
 
 def test_straight_line_rollout(inst):                                            # checks 20, 22
