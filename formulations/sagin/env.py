@@ -410,17 +410,16 @@ class SaginEnv:
 
     def decisions(self) -> Decisions:
         """The evaluator's Decisions (§6.1) of the rollout so far: positions (L_u+1, 3), serving (L_u,) per UAV,
-        projections (N,)."""
+        the simulator's direction projections and boundary events (N,)."""
         L = self.length
         return Decisions(tuple(self.positions[u, :L[u] + 1].copy() for u in range(self.n_uavs)),
                          tuple(self.serving[u, :L[u]].copy() for u in range(self.n_uavs)),
-                         self.projections.copy())
+                         self.projections.copy(), self.boundary_events.copy())
 
     def summary(self) -> dict[str, np.ndarray]:
         """The env's accumulated per-UAV quantities (N,) with the evaluator's metric ids (§6.3, rates from the
         env's backend) plus returns (undiscounted sums of r^top, r^low) and cost sums. `boundary_events` counts
-        E24 out events (the g^bnd signal); the evaluator counts steps shortened by clipping by more than 1e-6 m,
-        so a proposal leaving the box by less than that is counted here only."""
+        E24 out events (the g^bnd signal), which `decisions()` reports to the evaluator."""
         end = self.positions[np.arange(self.n_uavs), self.length]
         gap = np.where(self.arrived, 0.0, np.linalg.norm(end - self.q_f, axis=1))
         T = self.sum_tau + gap / self.speed                                      # §6.3 flight time

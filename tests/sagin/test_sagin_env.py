@@ -120,10 +120,8 @@ def test_rollout_decisions_scored_by_evaluator_match_env(quick):
     s = env.summary()
     assert set(ev.violations) <= {"qos"}                                    # a physically valid rollout
     for u, rec in enumerate(ev.details["uavs"]):
-        for key in METRICS[:-1]:
-            assert rec[key] == pytest.approx(s[key][u], rel=1e-12, abs=1e-12), key
-        # E24 out events include floor clips shorter than the evaluator's 1e-6 m "shortened step" tolerance
-        assert 0 < rec["boundary_events"] <= s["boundary_events"][u]
+        for key in METRICS:
+            assert rec[key] == pytest.approx(s[key][u], rel=1e-12, abs=1e-12), key   # boundary: the E24 record
     assert s["switches"].sum() > 0 and s["boundary_events"].sum() > 0     # the policy exercised both
 
 
