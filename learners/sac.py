@@ -17,6 +17,11 @@ Family-agnostic; the rules follow sagin spec §7.1 (lower level of `ddqn_csac`) 
   multipliers move last, so the step's r̃ uses the values from before it); `update()` does nothing while the
   buffer holds fewer than `learning_starts` transitions, and `act()` draws uniform random actions until then.
 
+Backends (`SACConfig.update_backend`): on the CPU the gradient step is computed in numpy on views of the torch
+parameters (learners/numpy_sac.py: the same algorithm, noise and step order written out, several times faster for
+these small networks), on other devices by autograd and torch's Adam. Checkpoints have the same format in both
+(the numpy Adam moments are written as torch.optim.Adam state) and load into either.
+
 Randomness: replay sampling and warm-up actions use the numpy generator `rng`; the network initialisation uses
 torch's global RNG (seeded by `torch_seed` when given); the policy noise ξ uses the learner's own torch.Generator
 (seeded from `torch_seed`, else from `rng`), so acting and updating do not depend on outside torch draws.
@@ -33,6 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from optkit.learners.dqn import adam, plain_qnet
+from optkit.learners.numpy_sac import NumpySACUpdate
 from optkit.learners.replay import ReplayMemory
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0   # log σ clip (sagin §7.1 step 3)
@@ -78,6 +84,10 @@ class SACConfig:
     constraint_mode: str = "penalised_reward"
     """How the multipliers enter the policy: "penalised_reward" (r̃ = r − Σ λ_k g_k in the critic target, sagin §7.1)
     or "cost_critics" (one cost critic per constraint, actor loss + Σ λ_k Q_c,k)."""
+    update_backend: str = "auto"
+    """Where the gradient step is computed: "torch" (autograd + torch Adam), "numpy" (the same step written out in
+    numpy on views of the torch parameters, several times faster for these small networks on a CPU; see
+    learners/numpy_sac.py) or "auto" (numpy on the CPU, torch on other devices)."""
 
 
 class Actor(nn.Module):
@@ -151,10 +161,14 @@ class SACLearner:
         c = self.config = config or SACConfig()
         if c.constraint_mode not in ("penalised_reward", "cost_critics"):
             raise ValueError(f"unknown constraint_mode {c.constraint_mode!r}")
+        if c.update_backend not in ("auto", "torch", "numpy"):
+            raise ValueError(f"unknown update_backend {c.update_backend!r}")
         self.obs_dim, self.act_dim, self.n_costs = int(obs_dim), int(act_dim), int(n_costs)
         if c.cost_limits and len(c.cost_limits) != self.n_costs:
             raise ValueError(f"cost_limits has {len(c.cost_limits)} entries for {self.n_costs} costs")
         self.device = torch.device(device)
+        if c.update_backend == "numpy" and self.device.type != "cpu":
+            raise ValueError("update_backend 'numpy' needs device 'cpu'")
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         if torch_seed is not None:
             torch.manual_seed(int(torch_seed))
@@ -179,6 +193,10 @@ class SACLearner:
         self.alpha_optimizer = adam([self.log_alpha], c.alpha_lr) if c.autotune else None
         self.cost_limits = np.asarray(c.cost_limits or [0.0] * self.n_costs, dtype=np.float64)
         self._lambda = np.full(self.n_costs, float(c.lambda_init), dtype=np.float64)
+        # numpy backend: the torch optimizers are kept for their state_dict format only (never stepped)
+        self._numpy = None
+        if c.update_backend == "numpy" or (c.update_backend == "auto" and self.device.type == "cpu"):
+            self._numpy = NumpySACUpdate(self)
 
         self.memory = ReplayMemory(c.buffer, {
             "obs": ((self.obs_dim,), np.float32),
@@ -264,11 +282,38 @@ class SACLearner:
 
     def update(self) -> dict:
         """One gradient step on critics, actor, α and (CSAC) cost critics and multipliers; {} during warm-up.
-        Returns floats: qf_loss, qf1, actor_loss, alpha, alpha_loss, [cost_loss], [mean_cost_k, lambda_k]."""
+        Returns floats: qf_loss, qf1, [cost_loss], actor_loss, [alpha_loss], alpha, [mean_cost_k, lambda_k]."""
         if not self.ready:
             return {}
         c = self.config
-        b = {k: torch.from_numpy(v).to(self.device) for k, v in self.memory.sample(c.batch).items()}
+        sample = self.memory.sample(c.batch)
+        if self._numpy is not None:
+            # the policy noise of a' then ã, drawn as the torch path draws it (same generator, shape and order)
+            shape = (c.batch, self.act_dim)
+            xi_next = torch.randn(shape, generator=self.generator).numpy()
+            xi = torch.randn(shape, generator=self.generator).numpy()
+            out = self._numpy.step(sample, xi_next, xi, self._lambda.astype(np.float32))
+            out["alpha"] = self.alpha
+            costs = torch.from_numpy(sample["costs"])
+        else:
+            b = {k: torch.from_numpy(v).to(self.device) for k, v in sample.items()}
+            out = self._torch_step(b)
+            costs = b["costs"]
+
+        # the multipliers last (from the mini-batch mean cost)
+        if self.n_costs:
+            mean_cost = costs.mean(dim=0).double().cpu().numpy()
+            self._lambda = project_multipliers(self._lambda, mean_cost, self.cost_limits, c.lambda_lr, c.lambda_max)
+            for k in range(self.n_costs):
+                out[f"mean_cost_{k}"] = float(mean_cost[k])
+                out[f"lambda_{k}"] = float(self._lambda[k])
+        self.grad_steps += 1
+        return out
+
+    def _torch_step(self, b: dict) -> dict:
+        """Critics, cost critics, actor, α and soft target updates by autograd and torch Adam on the minibatch b
+        (tensors on the device)."""
+        c = self.config
         alpha = self.log_alpha.exp().detach()
         lam = torch.as_tensor(self._lambda, dtype=torch.float32, device=self.device)
         penalised = self.n_costs > 0 and c.constraint_mode == "penalised_reward"
@@ -317,17 +362,10 @@ class SACLearner:
             out["alpha_loss"] = float(alpha_loss.item())
         out["alpha"] = self.alpha
 
-        # soft target updates, then the multipliers (from the mini-batch mean cost)
+        # soft target updates
         polyak_update(self.qf1_target, self.qf1, c.tau)
         polyak_update(self.qf2_target, self.qf2, c.tau)
         polyak_update(self.cost_targets, self.cost_critics, c.tau)
-        if self.n_costs:
-            mean_cost = b["costs"].mean(dim=0).double().cpu().numpy()
-            self._lambda = project_multipliers(self._lambda, mean_cost, self.cost_limits, c.lambda_lr, c.lambda_max)
-            for k in range(self.n_costs):
-                out[f"mean_cost_{k}"] = float(mean_cost[k])
-                out[f"lambda_{k}"] = float(self._lambda[k])
-        self.grad_steps += 1
         return out
 
     # ------------------------------------------------------------------------------------------ checkpoints
@@ -337,25 +375,36 @@ class SACLearner:
         state = {"actor": self.actor.state_dict(), "qf1": self.qf1.state_dict(), "qf2": self.qf2.state_dict(),
                  "qf1_target": self.qf1_target.state_dict(), "qf2_target": self.qf2_target.state_dict(),
                  "cost_critics": self.cost_critics.state_dict(), "cost_targets": self.cost_targets.state_dict(),
-                 "q_optimizer": self.q_optimizer.state_dict(), "actor_optimizer": self.actor_optimizer.state_dict(),
+                 "q_optimizer": self._optimizer_state("q_optimizer"),
+                 "actor_optimizer": self._optimizer_state("actor_optimizer"),
                  "log_alpha": self.log_alpha.detach().clone(), "multipliers": torch.from_numpy(self._lambda.copy()),
                  "generator": self.generator.get_state(), "t": torch.tensor(self.t),
                  "grad_steps": torch.tensor(self.grad_steps)}
         if self.alpha_optimizer is not None:
-            state["alpha_optimizer"] = self.alpha_optimizer.state_dict()
+            state["alpha_optimizer"] = self._optimizer_state("alpha_optimizer")
         if self.cost_optimizer is not None:
-            state["cost_optimizer"] = self.cost_optimizer.state_dict()
+            state["cost_optimizer"] = self._optimizer_state("cost_optimizer")
         return state
 
+    def _optimizer_state(self, name: str) -> dict:
+        """torch.optim.Adam state_dict of optimizer `name` (from the numpy moments in the numpy backend)."""
+        optimizer = getattr(self, name)
+        return optimizer.state_dict() if self._numpy is None else self._numpy.optimizer_state_dict(name, optimizer)
+
+    def _load_optimizer_state(self, name: str, state: dict) -> None:
+        optimizer = getattr(self, name)
+        if self._numpy is None:
+            optimizer.load_state_dict(state)
+        else:
+            self._numpy.load_optimizer_state_dict(name, optimizer, state)
+
     def load_state_dict(self, state: dict) -> None:
+        """Restore a `state_dict` (written by either update backend)."""
         for name in ("actor", "qf1", "qf2", "qf1_target", "qf2_target", "cost_critics", "cost_targets"):
             getattr(self, name).load_state_dict(state[name])
-        self.q_optimizer.load_state_dict(state["q_optimizer"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        if self.alpha_optimizer is not None:
-            self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
-        if self.cost_optimizer is not None:
-            self.cost_optimizer.load_state_dict(state["cost_optimizer"])
+        for name in ("q_optimizer", "actor_optimizer", "alpha_optimizer", "cost_optimizer"):
+            if getattr(self, name) is not None:
+                self._load_optimizer_state(name, state[name])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
         self._lambda = state["multipliers"].double().numpy().copy()

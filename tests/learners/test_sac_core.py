@@ -1,5 +1,6 @@
 """SAC / CSAC core (optkit.learners.sac): squashed-Gaussian log-prob, Polyak arithmetic, temperature and multiplier
-updates, warm-up, determinism, checkpoints, and learning on a 1-D continuous bandit (sagin §7.1)."""
+updates, warm-up, determinism, checkpoints, and learning on a 1-D continuous bandit (sagin §7.1); the learner-level
+tests run with both update backends (`backend` fixture: numpy, the CPU default, and torch)."""
 from __future__ import annotations
 
 import copy
@@ -21,6 +22,11 @@ OBS = np.ones(1, dtype=np.float32)      # the bandit's single state
 def one_thread():
     with single_thread():
         yield
+
+
+@pytest.fixture(params=["numpy", "torch"])
+def backend(request) -> str:
+    return request.param
 
 
 def small_config(**overrides) -> SACConfig:
@@ -92,9 +98,10 @@ def test_defaults_follow_spec():
 
 
 @pytest.mark.parametrize("target_entropy, rises", [(10.0, True), (-10.0, False)])
-def test_automatic_alpha_direction(target_entropy, rises):
+def test_automatic_alpha_direction(target_entropy, rises, backend):
     """loss −log α (log π + H): entropy below target (log π + H > 0) raises α; above target lowers it."""
-    learner = SACLearner(1, 1, small_config(target_entropy=target_entropy), rng=0, torch_seed=0)
+    learner = SACLearner(1, 1, small_config(target_entropy=target_entropy, update_backend=backend), rng=0,
+                         torch_seed=0)
     fill(learner, 64)
     before = learner.alpha
     for _ in range(5):
@@ -102,8 +109,8 @@ def test_automatic_alpha_direction(target_entropy, rises):
     assert (learner.alpha > before) == rises and learner.alpha != before
 
 
-def test_fixed_alpha_when_not_autotuned():
-    learner = SACLearner(1, 1, small_config(autotune=False, alpha=0.05), rng=0, torch_seed=0)
+def test_fixed_alpha_when_not_autotuned(backend):
+    learner = SACLearner(1, 1, small_config(autotune=False, alpha=0.05, update_backend=backend), rng=0, torch_seed=0)
     fill(learner, 64)
     out = learner.update()
     assert "alpha_loss" not in out and learner.alpha == pytest.approx(0.05)
@@ -117,8 +124,8 @@ def test_project_multipliers_by_hand():
 
 
 @pytest.mark.parametrize("mode", ["penalised_reward", "cost_critics"])
-def test_multiplier_update_through_learner(mode):
-    cfg = small_config(cost_limits=(0.1, 0.1), lambda_lr=0.01, constraint_mode=mode)
+def test_multiplier_update_through_learner(mode, backend):
+    cfg = small_config(cost_limits=(0.1, 0.1), lambda_lr=0.01, constraint_mode=mode, update_backend=backend)
     hot = SACLearner(1, 1, cfg, rng=0, torch_seed=0, n_costs=2)         # cost 1 > limit 0.1: rises
     fill(hot, 64, cost=1.0)
     for step in range(1, 4):
@@ -129,8 +136,8 @@ def test_multiplier_update_through_learner(mode):
     fill(cold, 64, cost=0.0)
     cold.update()
     assert np.all(cold.multipliers == 0.0)
-    warm = SACLearner(1, 1, small_config(cost_limits=(0.1,), lambda_lr=0.01, lambda_init=0.5, constraint_mode=mode),
-                      rng=0, torch_seed=0, n_costs=1)                   # cost 0 < limit: falls
+    warm = SACLearner(1, 1, small_config(cost_limits=(0.1,), lambda_lr=0.01, lambda_init=0.5, constraint_mode=mode,
+                                         update_backend=backend), rng=0, torch_seed=0, n_costs=1)   # cost 0 < limit
     fill(warm, 64, cost=0.0)
     warm.update()
     assert np.allclose(warm.multipliers, [0.5 - 0.01 * 0.1])
@@ -201,18 +208,18 @@ def assert_same_state(s1: dict, s2: dict) -> None:
                 assert torch.equal(value, s2[k][name]), (k, name)
 
 
-def test_determinism_same_seeds():
-    l1 = train_bandit(3, 120, 0.9, n_costs=1, constraint_mode="cost_critics")
-    l2 = train_bandit(3, 120, 0.9, n_costs=1, constraint_mode="cost_critics")
+def test_determinism_same_seeds(backend):
+    l1 = train_bandit(3, 120, 0.9, n_costs=1, constraint_mode="cost_critics", update_backend=backend)
+    l2 = train_bandit(3, 120, 0.9, n_costs=1, constraint_mode="cost_critics", update_backend=backend)
     assert_same_state(l1.state_dict(), l2.state_dict())
     assert np.array_equal(l1.act(OBS), l2.act(OBS))
-    l3 = train_bandit(4, 120, 0.9, n_costs=1, constraint_mode="cost_critics")
+    l3 = train_bandit(4, 120, 0.9, n_costs=1, constraint_mode="cost_critics", update_backend=backend)
     assert not torch.equal(l1.state_dict()["actor"]["fc_mean.weight"], l3.state_dict()["actor"]["fc_mean.weight"])
 
 
 @pytest.mark.parametrize("n_costs, mode", [(0, "penalised_reward"), (1, "penalised_reward"), (2, "cost_critics")])
-def test_checkpoint_round_trip(n_costs, mode):
-    cfg = small_config(cost_limits=(0.1,) * n_costs, lambda_lr=0.05, constraint_mode=mode)
+def test_checkpoint_round_trip(n_costs, mode, backend):
+    cfg = small_config(cost_limits=(0.1,) * n_costs, lambda_lr=0.05, constraint_mode=mode, update_backend=backend)
     learner = SACLearner(1, 1, cfg, rng=0, torch_seed=0, n_costs=n_costs)
     fill(learner, 80, cost=1.0 if n_costs else None)
     for _ in range(5):
@@ -236,16 +243,17 @@ def violation_rate(learner: SACLearner, n: int = 500) -> float:
     return float(np.mean([learner.act(OBS)[0] > 0.8 for _ in range(n)]))
 
 
-def test_sac_learns_bandit_optimum():
-    learner = train_bandit(0, 400, 0.5)
+def test_sac_learns_bandit_optimum(backend):
+    learner = train_bandit(0, 400, 0.5, update_backend=backend)
     assert abs(float(learner.act(OBS, deterministic=True)[0]) - 0.5) < 0.1
 
 
-@pytest.mark.parametrize("mode", ["penalised_reward", "cost_critics"])
-def test_csac_respects_binding_constraint(mode):
+@pytest.mark.parametrize("mode, backend", [("penalised_reward", "numpy"), ("cost_critics", "numpy"),
+                                           ("cost_critics", "torch")])      # runtime: the torch path's slowest test once
+def test_csac_respects_binding_constraint(mode, backend):
     """Optimum 0.9 lies in the costly region a > 0.8: SAC sits there, CSAC keeps P(a > 0.8) ≤ 0.1 (fixed seed)."""
-    sac = train_bandit(0, 400, 0.9)
-    csac = train_bandit(0, 400, 0.9, n_costs=1, constraint_mode=mode)
+    sac = train_bandit(0, 400, 0.9, update_backend=backend)
+    csac = train_bandit(0, 400, 0.9, n_costs=1, constraint_mode=mode, update_backend=backend)
     assert float(sac.act(OBS, deterministic=True)[0]) > 0.8 and violation_rate(sac) > 0.3
     assert float(csac.act(OBS, deterministic=True)[0]) < 0.8 and violation_rate(csac) <= 0.1
     assert csac.multipliers[0] > 0.0
