@@ -1,0 +1,239 @@
+"""The sagin learners (spec §7.1, §7.2, §7.5): learner signals (checks 31, 32), the Switch rule, the `drl` masking,
+the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the evaluator
+accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
+paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
+import numpy as np
+import pytest
+
+from optkit.errors import InputError, ValidationError
+from optkit.formulations.sagin.env import REMAIN, SWITCH, SaginEnv
+from optkit.formulations.sagin.evaluator import evaluate
+from optkit.formulations.sagin.generator import generate
+from optkit.formulations.sagin.radio import radio_model
+from optkit.learners import harness
+from optkit.learners.sagin import methods as M
+from optkit.scenarios import load_scenario, merge
+
+
+def _inst(name, seed=0, overrides=None):
+    params = load_scenario("sagin", name).params
+    return generate(merge(params, overrides) if overrides else params, seed, name)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return _inst("quick")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return _inst("ref-tiny")
+
+
+def _config(method, budget="smoke", **changes):
+    config = harness.load_config("sagin", method, budget)
+    config.update({"base_seed": 0, "backend": "exact", **changes})
+    return config
+
+
+# ----------------------------------------------------------------------------------------- check 31
+def _scripted_returns(inst, circle: bool, gamma=0.99):
+    """Fly straight to q_f; with circle, turn tangentially once within 100 m and circle until N_max.
+    Returns (discounted Σ γ^n r^low_n, r^low per step)."""
+    env = SaginEnv(inst, "exact")
+    env.reset()
+    rewards = []
+    while not env.done:
+        x = env.q_f - env.q
+        d = np.linalg.norm(x[:, :2], axis=1, keepdims=True)
+        tangent = np.stack([-x[:, 1], x[:, 0], np.zeros(len(x))], axis=1)
+        direction = np.where(circle & (d <= 100.0), tangent, x)
+        res = env.step(np.zeros(env.n_uavs, dtype=np.int64), direction)
+        rewards.append(float(res.r_low[0]))
+    rewards = np.array(rewards)
+    return float(np.sum(gamma ** np.arange(rewards.size) * rewards)), rewards
+
+
+def test_check31_shifted_reward_and_circling(tiny):
+    paper = _inst("ref-tiny", overrides={"reward": {"lower_shift": False}})
+    g_straight, r_straight = _scripted_returns(tiny, circle=False)
+    g_circle, r_circle = _scripted_returns(tiny, circle=True)
+    assert r_circle.size == tiny.uav_max_steps > r_straight.size                  # circling never arrives
+    assert np.all(r_straight <= 0.0) and np.all(r_circle <= 0.0)
+    w_r, _, w_g = tiny.reward_w
+    _, r_paper = _scripted_returns(paper, circle=True)
+    assert np.allclose(r_circle, r_paper - (w_r + w_g))                          # E28 shift
+    assert g_straight > g_circle                                                 # shifted: arriving is better
+    p_straight, _ = _scripted_returns(paper, circle=False)
+    p_circle, _ = _scripted_returns(paper, circle=True)
+    assert p_circle > p_straight                                                 # paper form: circling pays
+
+
+# ----------------------------------------------------------------------------------------- check 32
+@pytest.mark.parametrize("r_req", [1000.0, 0.0])
+def test_check32_qos_multiplier(r_req):
+    inst = _inst("quick", overrides={"qos": {"r_req": r_req}})
+    config = _config("rsrp-csac", max_episodes=3, max_episode_steps=25, learning_starts=40, batch=16)
+    _, curve, _ = M.train_on(inst, config, 0)
+    mu = [r["mu_qos"] for r in curve]
+    if r_req > 0:                      # R_req above every rate: g_qos ≈ 1 > d_qos = 0, μ_qos climbs every step
+        assert 0.0 < mu[0] < mu[1] < mu[2] <= 100.0
+        steps = curve[-1]["grad_steps"]
+        assert mu[2] == pytest.approx(1e-3 * steps, rel=0.02)      # η_λ (mean g_qos − 0) per step, g_qos ≈ 1
+    else:                              # g_qos ≡ 0: μ_qos stays 0
+        assert mu == [0.0, 0.0, 0.0]
+
+
+# ----------------------------------------------------------------------------------------- switch rule, masks
+def test_switch_targets_argmax_with_lowest_index_ties():
+    q = np.array([[1.0, 5.0, 5.0, 9.0], [2.0, 2.0, 1.0, 0.0]])
+    mask = np.array([[True, True, True, False], [False, True, True, True]])
+    assert M.switch_targets(q, mask).tolist() == [1, 1]
+
+
+def test_agent_switches_to_the_best_candidate_by_q_remain(quick):
+    config = _config("ddqn-csac")
+    env = SaginEnv(quick, "exact")
+    env.reset()
+    agent = M.Agent(config, env.obs_dim, 0, 0, buffer=10)
+    import torch
+
+    with torch.no_grad():                                  # make Switch the greedy top action everywhere
+        agent.top.online[-1].bias[SWITCH] = 1e6
+    idx = np.arange(env.n_uavs)
+    act = agent.act(env, idx, None)
+    assert np.all(act["top"] == SWITCH)
+    cand, mask = env.candidate_observations()
+    q = agent.top.q_values(cand.reshape(-1, env.obs_dim))[:, REMAIN].reshape(env.n_uavs, env.n_bs)
+    expected = [int(np.flatnonzero(mask[u])[np.argmax(q[u][mask[u]])]) for u in range(env.n_uavs)]
+    assert act["target"].tolist() == expected
+    assert not np.any(act["target"] == env.b)
+    assert np.array_equal(act["s1"], env.observation(serving=act["target"]))   # lower level sees b_{n+1}
+    env.step(act["top"], act["direction"], act["target"])                      # a valid Switch for the env
+
+
+def test_drl_directions_respect_the_mask(quick):
+    config = _config("drl")
+    env = SaginEnv(quick, "exact")
+    env.reset()
+    agent = M.Agent(config, env.obs_dim, 0, 0, buffer=10)
+    assert M.LATTICE.shape == (26, 3) and np.allclose(np.linalg.norm(M.LATTICE_UNIT, axis=1), 1.0)
+    for _ in range(30):
+        idx = np.flatnonzero(env.active)
+        act = agent.act(env, idx, 1.0)                     # uniform over the valid directions
+        x_hat = env.q_f - env.q[idx]
+        assert np.all(np.einsum("ij,ij->i", M.LATTICE[act["a_low"]], x_hat) > 0)
+        mask = M.lattice_mask(env.q[idx], env.q_f)
+        assert mask[np.arange(idx.size), act["a_low"]].all() and np.all(mask.sum(axis=1) >= 9)
+        env.step(act["top"], act["direction"], act["target"])
+    q = np.array([[0.0, 0.0, 100.0]])
+    mask = M.lattice_mask(q, np.array([10.0, 0.0, 100.0]))[0]
+    assert set(map(tuple, M.LATTICE[mask].astype(int))) == {(1, j, k) for j in (-1, 0, 1) for k in (-1, 0, 1)}
+
+
+def test_greedy_associations_and_sinr(quick):
+    env = SaginEnv(quick, "exact")
+    env.reset()
+    model = radio_model(quick)
+    links = model.links(env.q, env.t)
+    sinr = model.large_scale_sinr(env.q, env.t)
+    assert np.allclose(M.large_scale_sinr(model, links.rsrp_dbm), sinr)
+    assert np.array_equal(M.greedy_association(env, "sinr"), np.argmax(np.where(links.available, sinr, -1), axis=1))
+    assert np.array_equal(M.greedy_association(env, "rsrp"),
+                          np.argmax(np.where(links.available, links.rsrp_dbm, -np.inf), axis=1))
+    assert np.array_equal(M.greedy_association(env, "maxrate"),
+                          np.argmax(np.where(env.available_now, env.rates_now, -np.inf), axis=1))
+
+
+# ----------------------------------------------------------------------------------------- training
+def test_training_is_deterministic_and_records_the_curve(tiny):
+    config = _config("ddqn-csac", max_episodes=2, max_episode_steps=40, learning_starts=30, batch=16)
+    s1, c1, e1 = M.train_on(tiny, config, 3)
+    s2, c2, _ = M.train_on(tiny, config, 3)
+    assert c1 == c2
+    for level in ("top", "low"):
+        first = s1["model"][level]
+        for key in ("online",) if level == "top" else ("actor",):
+            assert all(np.array_equal(first[key][k].numpy(), s2["model"][level][key][k].numpy()) for k in first[key])
+    keys = {"episode", "return_top", "return_low", "return", "mu_qos", "mu_bnd", "alpha", "epsilon", "steps",
+            "grad_steps", "success", "rate_mbps", "switches"}
+    assert set(c1[0]) == keys and c1[0]["return"] == c1[0]["return_low"]
+    assert c1[0]["epsilon"] == 0.5 and c1[1]["epsilon"] == 0.05                  # E = 2: floor from E/3 on
+    assert e1["env_steps"] == sum(r["steps"] for r in c1)
+    assert e1["grad_steps"] == e1["env_steps"] - 30 + 1                        # one step per level per env step
+    _, c3, _ = M.train_on(tiny, config, 4)
+    assert c3 != c1
+
+
+@pytest.mark.slow
+def test_smoke_learning_beats_random_policy(quick):
+    """ddqn-csac on quick, 900 env steps (4 UAVs): the deterministic policy beats uniform random actions on the
+    lower-level return and on the objective J (exact backend, test starts)."""
+    config = _config("ddqn-csac", max_episodes=6, max_episode_steps=150, learning_starts=200)
+    states, curve, _ = M.train_on(quick, config, 0)
+
+    def score(agent, epsilon):
+        env = SaginEnv(quick, "exact")
+        env.reset()
+        while not env.done:
+            idx = np.flatnonzero(env.active)
+            act = agent.act(env, idx, epsilon)
+            env.step(act["top"], act["direction"], act["target"])
+        s = env.summary()
+        return s["return_low"].mean(), s["objective"].mean()
+
+    trained = M.Agent(config, 24, 0, 0, buffer=1)
+    trained.load_state_dict(states["model"])
+    random_policy = M.Agent(config, 24, 0, 0, buffer=10)          # warm-up: uniform actions on both levels
+    (low, objective), (low_rand, objective_rand) = score(trained, None), score(random_policy, 1.0)
+    assert low > low_rand + 0.1 * abs(low_rand)
+    assert objective > objective_rand + 5.0
+
+
+# ----------------------------------------------------------------------------------------- solve, cache, presets
+def test_solve_returns_an_evaluable_solution_and_caches(tiny, cache_dir):
+    from optkit.learners.sagin.methods import solve_ddqn_sl
+
+    first = solve_ddqn_sl(tiny, seed=0, budget="check")
+    assert first.family == "sagin" and first.method == "ddqn-sl" and first.runtime_s >= 0
+    assert not first.info["cache_hit"] and first.info["episodes"] == 2 and first.info["train_preset"] == "ref-tiny"
+    ev = evaluate(tiny, first)
+    assert np.isfinite(ev.metrics["objective"])
+    assert first.decisions.positions[0][0].tolist() == tiny.starts_test[0].tolist()
+    second = solve_ddqn_sl(tiny, seed=0, budget="check")
+    assert second.info["cache_hit"] and second.info["checkpoint"] == first.info["checkpoint"]
+    assert [p.tolist() for p in second.decisions.positions] == [p.tolist() for p in first.decisions.positions]
+    with pytest.raises(InputError):
+        solve_ddqn_sl(_inst("ref-tiny", overrides={"qos": {"r_req": 3.0}}), budget="check")
+
+
+def test_ref_small_trains_on_paper_default(monkeypatch):
+    inst = _inst("ref-small")
+    assert inst.train_preset == "paper-default" and M.training_preset(inst) == "paper-default"
+    assert M.training_preset(_inst("quick")) == "quick"
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_obtain(family, method, preset, config, seed, sources, fit, **kw):
+        seen.update(preset=preset, base_seed=config["base_seed"], seed=seed)
+        raise Stop
+
+    monkeypatch.setattr(harness, "obtain", fake_obtain)
+    with pytest.raises(Stop):
+        M.solve_ddqn_csac(inst, seed=2, budget="check")
+    assert seen == {"preset": "paper-default", "base_seed": 0, "seed": 2}
+
+
+def test_train_preset_validation():
+    with pytest.raises(ValidationError, match="train_preset"):
+        _inst("quick", overrides={"train": {"preset": "no-such-preset"}})
+    assert _inst("quick", overrides={"train": {"preset": "paper-default"}}).train_preset == "paper-default"
+
+
+def test_run_seeds_depend_on_instance_and_method_seed():
+    a = M.run_seeds(0, 0)
+    assert a[2:] == M.run_seeds(0, 0)[2:] and a[2] != a[3]
+    assert M.run_seeds(0, 1)[2:] != a[2:] and M.run_seeds(1, 0)[2:] != a[2:]
+    assert a[0].random() != a[1].random()
