@@ -13,18 +13,21 @@ Family-agnostic; the rules follow sagin spec §7.1 (lower level of `ddqn_csac`) 
   "penalised_reward" (the spec's §7.1 form, default): r̃ = r − Σ_k λ_k g_k with the current multipliers, no cost
   critics; "cost_critics": r̃ = r, one cost critic Q_c,k per constraint (with a Polyak target, TD target
   g_k + γ (1 − done) Q_c,k(s', a'; θ'_c,k)) and the actor loss adds Σ_k λ_k Q_c,k(s, ã).
-* one gradient step per `update()` call (critics, then actor, temperature, cost critics, multipliers; the
+* one gradient step per `update()` call (critics, cost critics, actor, temperature, soft targets, multipliers; the
   multipliers move last, so the step's r̃ uses the values from before it); `update()` does nothing while the
   buffer holds fewer than `learning_starts` transitions, and `act()` draws uniform random actions until then.
 
 Backends (`SACConfig.update_backend`): on the CPU the gradient step is computed in numpy on views of the torch
-parameters (learners/numpy_sac.py: the same algorithm, noise and step order written out, several times faster for
-these small networks), on other devices by autograd and torch's Adam. Checkpoints have the same format in both
-(the numpy Adam moments are written as torch.optim.Adam state) and load into either.
+parameters (learners/numpy_sac.py: the same algorithm, noise and step order written out; about 3x faster at the
+sagin sizes on one thread, benchmarks/results/sac_update.md), on other devices by autograd and torch's Adam.
+Checkpoints have the same format in both (the numpy Adam moments are written as torch.optim.Adam state) and load
+into either.
 
 Randomness: replay sampling and warm-up actions use the numpy generator `rng`; the network initialisation uses
 torch's global RNG (seeded by `torch_seed` when given); the policy noise ξ uses the learner's own torch.Generator
-(seeded from `torch_seed`, else from `rng`), so acting and updating do not depend on outside torch draws.
+(seeded from `torch_seed`, else from `rng`), so acting and updating do not depend on outside torch draws; both
+update backends draw it alike (ξ' of the critic target, then ξ of the actor loss, (B, A) each), so a run is
+deterministic in either backend and the two backends differ only by float32 rounding.
 """
 from __future__ import annotations
 
@@ -289,9 +292,9 @@ class SACLearner:
         sample = self.memory.sample(c.batch)
         if self._numpy is not None:
             # the policy noise of a' then ã, drawn as the torch path draws it (same generator, shape and order)
-            shape = (c.batch, self.act_dim)
-            xi_next = torch.randn(shape, generator=self.generator).numpy()
-            xi = torch.randn(shape, generator=self.generator).numpy()
+            shape, dtype = (c.batch, self.act_dim), self.actor.fc_mean.weight.dtype
+            xi_next = torch.randn(shape, generator=self.generator, dtype=dtype).numpy()
+            xi = torch.randn(shape, generator=self.generator, dtype=dtype).numpy()
             out = self._numpy.step(sample, xi_next, xi, self._lambda.astype(np.float32))
             out["alpha"] = self.alpha
             costs = torch.from_numpy(sample["costs"])

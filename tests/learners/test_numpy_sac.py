@@ -101,7 +101,8 @@ def test_critic_gradients_equal_autograd(n_costs, mode):
 
     if mode == "cost_critics":
         with torch.no_grad():
-            y_c = np.stack([(t["costs"][:, k] + learner.config.gamma * (1.0 - t["done"]) * qc(t["next_obs"], na)).numpy()
+            not_done = learner.config.gamma * (1.0 - t["done"])
+            y_c = np.stack([(t["costs"][:, k] + not_done * qc(t["next_obs"], na)).numpy()
                             for k, qc in enumerate(learner.cost_targets)])
         loss_c, _ = update.mse_grad(update.cost_critics, update.cost_grad_views, x, y_c)
         loss_ct = sum(F.mse_loss(qc(t["obs"], t["action"]), torch.from_numpy(y_c[k]))

@@ -248,8 +248,9 @@ def test_sac_learns_bandit_optimum(backend):
     assert abs(float(learner.act(OBS, deterministic=True)[0]) - 0.5) < 0.1
 
 
+# runtime: the torch backend (slower) in one mode only; tests/learners/test_numpy_sac.py checks the two agree
 @pytest.mark.parametrize("mode, backend", [("penalised_reward", "numpy"), ("cost_critics", "numpy"),
-                                           ("cost_critics", "torch")])      # runtime: the torch path's slowest test once
+                                           ("cost_critics", "torch")])
 def test_csac_respects_binding_constraint(mode, backend):
     """Optimum 0.9 lies in the costly region a > 0.8: SAC sits there, CSAC keeps P(a > 0.8) ≤ 0.1 (fixed seed)."""
     sac = train_bandit(0, 400, 0.9, update_backend=backend)
