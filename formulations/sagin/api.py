@@ -10,7 +10,7 @@ from optkit.formulations.sagin.instance import SaginInstance
 __all__ = ["INSTANCE_CLASS", "PRIMARY_METRIC", "METRICS", "generate", "evaluate", "with_reference",
            "decisions_to_jsonable", "decisions_from_jsonable", "describe", "cell_record",
            "REPORT_METRICS", "REPORT_LABELS", "SWEEP_PANELS", "SWEEP_LABELS", "RADAR_AXES", "HEAT_METRICS",
-           "RUNTIME_METRIC"]
+           "RUNTIME_METRIC", "report_extras"]
 
 INSTANCE_CLASS = SaginInstance
 PRIMARY_METRIC = "objective"
@@ -68,3 +68,10 @@ def cell_record(instance: SaginInstance, solution, evaluation) -> dict:
         "lattice_values": (solution.info or {}).get("lattice_values"),
     }
 
+
+def report_extras(res, figs, figures) -> list[str]:
+    """Family figures and tables of `optkit report` (trajectories, the four metrics, training curves with the
+    multiplier traces, per-UAV reference comparison, MILP check; formulations/sagin/report.py)."""
+    from optkit.formulations.sagin.report import report_extras as extras
+
+    return extras(res, figs, figures)
