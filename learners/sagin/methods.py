@@ -48,7 +48,7 @@ from optkit.errors import InputError
 from optkit.formulations.sagin import generator as G
 from optkit.formulations.sagin.env import REMAIN, SWITCH, SaginEnv
 from optkit.learners import ddqn as ddqn_core
-from optkit.learners import harness, numpy_update
+from optkit.learners import harness
 from optkit.learners import sac as sac_core
 from optkit.solution import Solution, Status
 
@@ -56,8 +56,11 @@ FAMILY = "sagin"
 TOPS = ("ddqn", "rsrp", "maxrate", "sinr")
 LOWERS = ("csac", "sac", "straight", "lattice")
 # The code a trained model depends on: the learner cores and the sagin modules that shape the environment.
+# numpy_sac.py (the SAC update's numpy backend) enters when present.
 _FAMILY_DIR = Path(formulations.__file__).resolve().parent / "sagin"
-SOURCES = harness.source_files(__file__, ddqn_core.__file__, sac_core.__file__, numpy_update.__file__,
+_CORE_DIR = Path(ddqn_core.__file__).resolve().parent
+SOURCES = harness.source_files(__file__, *(path for path in (_CORE_DIR / f"{name}.py" for name in (
+                                   "ddqn", "dqn", "sac", "numpy_sac", "numpy_update")) if path.is_file()),
                                *(_FAMILY_DIR / f"{name}.py" for name in (
                                    "antennas", "buildings", "env", "evaluator", "formulation", "generator",
                                    "instance", "mobility", "pathloss", "radio")))
@@ -172,7 +175,7 @@ class Agent:
         return self.explorer.epsilon(e, n_episodes) if self.explorer is not None else 0.0
 
     def multipliers(self) -> tuple[float, float]:
-        """(μ_qos, μ_bnd): the CSAC multipliers, the fixed penalties of `sac` / `drl`, (0, 0) without a lower learner."""
+        """(μ_qos, μ_bnd): the CSAC multipliers, the fixed penalties of `sac` / `drl`, (0, 0) for the straight line."""
         if self.lower_rule == "csac":
             return tuple(float(x) for x in self.low.multipliers)
         if self.lower_rule == "sac":
