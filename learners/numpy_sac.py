@@ -2,8 +2,8 @@
 
 Same idea as learners/numpy_update.py for DQN: for the paper's small networks (actor 24-128-64-(3, 3), critics
 27-128-64-1, batch 128) a torch update on one CPU thread is dominated by per-operation dispatch and autograd
-bookkeeping; the same arithmetic written out in numpy is several times faster. The algorithm is the torch path of
-`SACLearner.update()` step for step:
+bookkeeping; the same arithmetic written out in numpy is about 3x faster (benchmarks/results/sac_update.md). The
+algorithm is the torch path of `SACLearner.update()` step for step:
 
 1. one actor forward pass on [s'; s] (2B rows, the actor before its step serves both samples): a' and log π(a'|s')
    from noise ξ' (first B rows), ã and log π(ã|s) from ξ (last B rows);
@@ -16,7 +16,10 @@ bookkeeping; the same arithmetic written out in numpy is several times faster. T
 5. temperature: loss mean(−log α (log π(ã|s) + H_target)), Adam on log α;
 6. Polyak θ' ← (1 − τ) θ' + τ θ for the reward critics and the cost critics (one vector operation each).
 
-The multipliers' projected step stays in `SACLearner.update()` (shared by both backends). The noise ξ', ξ is drawn
+The actor runs on numpy_update's `forward` / `backward` (fc_mean and fc_logstd laid out as one (2A, H) head);
+networks of one shape that see the same input (the twin critics, their targets, the K cost critics) are stacked,
+(N, out, in) weights, and run as one batched matmul per layer (`stacked_forward` / `stacked_backward`, numpy_update's
+arithmetic batched over N). The multipliers' projected step stays in `SACLearner.update()` (shared by both backends). The noise ξ', ξ is drawn
 by the caller from the learner's torch.Generator in the torch path's order, so both backends see the same noise.
 Adam is `NumpyAdam` (torch.optim.Adam's arithmetic) on one flat buffer per optimizer: every parameter of the
 actor, of the twin critics, of the cost critics and log α becomes a view of its group's buffer (and the targets of
@@ -51,27 +54,58 @@ def share_flat(params: list[nn.Parameter]) -> tuple[np.ndarray, np.ndarray, list
     return flat, np.zeros_like(flat), spans
 
 
-def mlp_views(net: nn.Module, flat: np.ndarray, spans: list[slice], start: int) -> tuple[list, int]:
-    """[(W (out, in), b (out,)), ...] views of `flat` for the Linear layers of `net`, whose parameters occupy
-    spans[start:] in (weight, bias) order; returns the views and the next span index."""
-    layers = []
-    for m in net.modules():
-        if isinstance(m, nn.Linear):
-            layers.append((flat[spans[start]].reshape(m.weight.shape), flat[spans[start + 1]]))
-            start += 2
-    return layers, start
+def stacked_forward(layers, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """N networks of one shape at once (the twin critics, the K cost critics): layers [(W (N, out, in),
+    b (N, 1, out)), ...], x (B, in) shared by all or (N, B, in). Output (N, B, out) of Linear-ReLU-...-Linear and the
+    inputs of every layer (for the backward); one batched matmul per layer instead of one per network."""
+    inputs = [x]
+    for weight, bias in layers[:-1]:
+        x = np.matmul(x, weight.swapaxes(1, 2))
+        x += bias
+        np.maximum(x, _zeros(x.shape, x.dtype), out=x)
+        inputs.append(x)
+    weight, bias = layers[-1]
+    return np.matmul(x, weight.swapaxes(1, 2)) + bias, inputs
 
 
-def input_gradient(layers, inputs: list[np.ndarray], grad_out: np.ndarray, start: int = 0) -> np.ndarray:
-    """d loss / d x[:, start:] (B, in − start) of a Linear-ReLU-...-Linear network given d loss / d output (B, out)
-    and the layer inputs from `forward` (no parameter gradients)."""
+def stacked_backward(layers, inputs: list[np.ndarray], grad_out: np.ndarray, grads: list[np.ndarray]) -> None:
+    """Parameter gradients of stacked networks given d loss / d output (N, B, out), written into
+    grads [dW1 (N, out, in), db1 (N, 1, out), ...] (`backward` of learners/numpy_update.py, batched over N)."""
+    delta = grad_out
+    for i in range(len(layers) - 1, -1, -1):
+        np.sum(delta, axis=1, keepdims=True, out=grads[2 * i + 1])
+        np.matmul(delta.swapaxes(1, 2), inputs[i], out=grads[2 * i])
+        if i > 0:
+            delta = _through_layer(delta, layers[i][0]) * (inputs[i] > 0)
+
+
+def stacked_input_gradient(layers, inputs: list[np.ndarray], grad_out: np.ndarray, start: int = 0) -> np.ndarray:
+    """d loss / d x[..., start:] (N, B, in − start) of stacked networks given d loss / d output (N, B, out) (no
+    parameter gradients)."""
     delta = grad_out
     for i in range(len(layers) - 1, 0, -1):
-        weight = layers[i][0]
-        # a one-output layer's (B, 1) @ (1, H) is an outer product: broadcasting is several times faster than BLAS
-        delta = delta * weight if weight.shape[0] == 1 else delta @ weight
+        delta = _through_layer(delta, layers[i][0])
         delta *= inputs[i] > 0                                          # through the ReLU of layer i-1's output
-    return delta @ layers[0][0][:, start:]
+    return np.matmul(delta, layers[0][0][:, :, start:])
+
+
+_ZEROS: dict = {}
+
+
+def _zeros(shape: tuple, dtype) -> np.ndarray:
+    """A cached read-only zero array: np.maximum(x, zeros) is several times faster than np.maximum(x, 0.0) (a
+    contiguous loop instead of a broadcast scalar), same values."""
+    key = (shape, np.dtype(dtype))
+    if key not in _ZEROS:
+        _ZEROS[key] = np.zeros(shape, dtype)
+        _ZEROS[key].flags.writeable = False
+    return _ZEROS[key]
+
+
+def _through_layer(delta: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """delta (N, B, out) @ weight (N, out, in); a one-output layer's is an outer product, where broadcasting is
+    several times faster than BLAS."""
+    return delta * weight if weight.shape[1] == 1 else np.matmul(delta, weight)
 
 
 class NumpySACUpdate:
@@ -129,25 +163,37 @@ class NumpySACUpdate:
         return adam
 
     def _critic_set(self, nets, targets, name, lr):
-        """Flat buffers, layer views and Adam of a list of critics (all of them in one optimizer) and their targets."""
+        """Stacked layer views, flat buffers and Adam of a list of same-shape critics (one optimizer, parameters in
+        nets order) and of their targets (same layout, so Polyak is one vector operation)."""
+        n = len(nets)
+
+        def stack(modules):
+            linears = [[m for m in net.modules() if isinstance(m, nn.Linear)] for net in modules]
+            # layer by layer: the N weights back to back, then the N biases, so each block is an (N, ...) array
+            order = [p for layer in zip(*linears) for attr in ("weight", "bias") for p in (getattr(m, attr)
+                                                                                         for m in layer)]
+            flat, grad, spans = share_flat(order)
+
+            def views(buf):
+                out = []
+                for l, m in enumerate(linears[0]):
+                    w, b = spans[2 * n * l], spans[2 * n * l + n]
+                    out.append((buf[w.start:w.start + n * m.weight.numel()].reshape((n,) + tuple(m.weight.shape)),
+                                buf[b.start:b.start + n * m.bias.numel()].reshape(n, 1, -1)))
+                return out
+            return flat, grad, views, dict(zip(map(id, order), spans))
+
+        flat, grad, views, by_param = stack(nets)
+        target_flat, _, target_views, _ = stack(targets)
         params = [p for net in nets for p in net.parameters()]
-        flat, grad, spans = share_flat(params)
-        target_flat, _, target_spans = share_flat([p for net in targets for p in net.parameters()])
-        layers, target_layers, grad_views, i, j = [], [], [], 0, 0
-        for net, target in zip(nets, targets):
-            views, i_next = mlp_views(net, flat, spans, i)
-            layers.append(views)
-            grad_views.append([g for pair in mlp_views(net, grad, spans, i)[0] for g in pair])
-            target_views, j = mlp_views(target, target_flat, target_spans, j)
-            target_layers.append(target_views)
-            i = i_next
-        self._add_group(name, flat, lr, params, spans)
-        return layers, target_layers, flat, grad, grad_views, target_flat
+        self._add_group(name, flat, lr, params, [by_param[id(p)] for p in params])
+        return views(flat), target_views(target_flat), flat, grad, [g for pair in views(grad) for g in pair], \
+            target_flat
 
     # ------------------------------------------------------------------------------------------ pieces
     def sample(self, obs: np.ndarray, noise: np.ndarray) -> tuple:
         """Actor forward on obs (N, D) with noise ξ (N, A): (a = tanh(u) (N, A), log π(a|s) (N,), cache for
-        `actor_grad`)."""
+        `actor_gradient`)."""
         A = self.act_dim
         out, inputs = forward(self.actor, obs)
         mean, raw = out[:, :A], out[:, A:]
@@ -163,37 +209,33 @@ class NumpySACUpdate:
 
     def td_targets(self, next_obs, next_a, next_logp, reward, done, alpha) -> np.ndarray:
         """y = r̃ + γ (1 − done)(min_i Q'_i(s', a') − α log π(a'|s')) (B,)."""
-        x = np.concatenate([next_obs, next_a], axis=1)
-        q1, q2 = (forward(layers, x)[0][:, 0] for layers in self.critic_targets)
-        return reward + self.gamma * (1.0 - done) * (np.minimum(q1, q2) - alpha * next_logp)
+        q = stacked_forward(self.critic_targets, np.concatenate([next_obs, next_a], axis=1))[0]
+        return reward + self.gamma * (1.0 - done) * (np.minimum(q[0, :, 0], q[1, :, 0]) - alpha * next_logp)
 
     @staticmethod
     def mse_grad(critics, grad_views, x, y) -> tuple[float, np.ndarray]:
-        """Σ_i mean (Q_i(x) − y_i)² for critics i with targets y (n, B) (rows broadcast); gradients written into
-        grad_views. Returns (loss, Q (n, B))."""
-        loss, qs = 0.0, []
-        for i, layers in enumerate(critics):
-            q, inputs = forward(layers, x)
-            err = q[:, 0] - (y if y.ndim == 1 else y[i])
-            loss += float(np.mean(err * err))
-            backward(layers, inputs, ((2.0 / err.shape[0]) * err)[:, None], grad_views[i])
-            qs.append(q[:, 0])
-        return loss, np.stack(qs)
+        """Σ_i mean (Q_i(x) − y_i)² for stacked critics i with targets y (B,) (shared) or (N, B); gradients written
+        into grad_views. Returns (loss, Q (N, B))."""
+        q, inputs = stacked_forward(critics, x)
+        q = q[:, :, 0]
+        err = q - y
+        loss = float(np.sum(np.mean(err * err, axis=1)))
+        stacked_backward(critics, inputs, ((2.0 / err.shape[1]) * err)[:, :, None], grad_views)
+        return loss, q
 
     def action_gradient(self, obs, pi, lam) -> tuple[np.ndarray, np.ndarray]:
         """(−min_i Q_i(s, ã) + Σ_k λ_k Q_c,k(s, ã)) (B,) and its gradient w.r.t. ã (B, A)."""
-        x = np.concatenate([obs, pi], axis=1)
-        (q1, in1), (q2, in2) = (forward(layers, x) for layers in self.critics)
-        q1, q2 = q1[:, 0], q2[:, 0]
-        w1 = np.where(q1 < q2, 1.0, np.where(q1 == q2, 0.5, 0.0)).astype(q1.dtype)   # torch.min's backward
+        x, D = np.concatenate([obs, pi], axis=1), self.obs_dim
+        q, inputs = stacked_forward(self.critics, x)
+        q1, q2 = q[0, :, 0], q[1, :, 0]
+        w1 = np.where(q1 < q2, 1.0, np.where(q1 == q2, 0.5, 0.0)).astype(q.dtype)    # torch.min's backward
         value = -np.minimum(q1, q2)
-        D = self.obs_dim
-        grad = input_gradient(self.critics[0], in1, -w1[:, None], D)
-        grad += input_gradient(self.critics[1], in2, (w1 - 1.0)[:, None], D)
-        for k, layers in enumerate(self.cost_critics):
-            qc, inc = forward(layers, x)
-            value = value + lam[k] * qc[:, 0]
-            grad += input_gradient(layers, inc, np.full_like(qc, lam[k]), D)
+        grad = stacked_input_gradient(self.critics, inputs, np.stack([-w1, w1 - 1.0])[:, :, None], D).sum(axis=0)
+        if self.cost_critics:
+            qc, inputs = stacked_forward(self.cost_critics, x)
+            value = value + lam @ qc[:, :, 0]
+            grad += stacked_input_gradient(self.cost_critics, inputs, np.broadcast_to(lam[:, None, None], qc.shape),
+                                           D).sum(axis=0)
         return value, grad
 
     def actor_gradient(self, cache, logp, value, d_pi, alpha) -> float:
@@ -236,10 +278,8 @@ class NumpySACUpdate:
         out = {"qf_loss": qf_loss, "qf1": float(q[0].mean())}
 
         if self.cost_critics:
-            xn = np.concatenate([batch["next_obs"], a[:B]], axis=1)
-            not_done = self.gamma * (1.0 - batch["done"])
-            y_c = np.stack([batch["costs"][:, k] + not_done * forward(layers, xn)[0][:, 0]
-                            for k, layers in enumerate(self.cost_targets)])
+            q_next = stacked_forward(self.cost_targets, np.concatenate([batch["next_obs"], a[:B]], axis=1))[0]
+            y_c = batch["costs"].T + self.gamma * (1.0 - batch["done"]) * q_next[:, :, 0]
             out["cost_loss"], _ = self.mse_grad(self.cost_critics, self.cost_grad_views, x, y_c)
             self.groups["cost_optimizer"][0].step(self.cost_grad)
 
