@@ -19,11 +19,12 @@ algorithm is the torch path of `SACLearner.update()` step for step:
 The actor runs on numpy_update's `forward` / `backward` (fc_mean and fc_logstd laid out as one (2A, H) head);
 networks of one shape that see the same input (the twin critics, their targets, the K cost critics) are stacked,
 (N, out, in) weights, and run as one batched matmul per layer (`stacked_forward` / `stacked_backward`, numpy_update's
-arithmetic batched over N). The multipliers' projected step stays in `SACLearner.update()` (shared by both backends). The noise ξ', ξ is drawn
-by the caller from the learner's torch.Generator in the torch path's order, so both backends see the same noise.
-Adam is `NumpyAdam` (torch.optim.Adam's arithmetic) on one flat buffer per optimizer: every parameter of the
-actor, of the twin critics, of the cost critics and log α becomes a view of its group's buffer (and the targets of
-theirs), so checkpoints and the torch forward pass (`act`) see every update. tests/learners/test_numpy_sac.py checks
+arithmetic batched over N). The multipliers' projected step stays in `SACLearner.update()` (shared by both
+backends). The noise ξ', ξ is drawn by the caller from the learner's torch.Generator in the torch path's order, so
+both backends see the same noise. Adam is `NumpyAdam` (torch.optim.Adam's arithmetic) on one flat buffer per
+optimizer: every parameter of the actor, of the twin critics, of the cost critics and log α becomes a view of its
+group's buffer (and the targets of theirs), so checkpoints and the torch forward pass (`act`) see every update.
+Its moments are exchanged in torch.optim.Adam's state_dict format. tests/learners/test_numpy_sac.py checks
 the gradients against autograd and whole updates against the torch path.
 """
 from __future__ import annotations
