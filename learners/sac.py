@@ -212,6 +212,23 @@ class SACLearner:
         self.t = 0              # transitions observed
         self.grad_steps = 0     # gradient steps taken
 
+    def __getstate__(self) -> dict:
+        """copy.deepcopy and pickle: the numpy backend's views would not survive a copy, so its Adam moments travel
+        in torch format and `__setstate__` rebuilds it on the copy's parameters."""
+        state = self.__dict__.copy()
+        if self._numpy is not None:
+            state["_numpy"] = {name: self._numpy.optimizer_state_dict(name, getattr(self, name))
+                               for name in self._numpy.groups}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        moments = state["_numpy"]
+        self.__dict__.update(state)
+        if moments is not None:
+            self._numpy = NumpySACUpdate(self)
+            for name, optimizer_state in moments.items():
+                self._numpy.load_optimizer_state_dict(name, getattr(self, name), optimizer_state)
+
     @staticmethod
     def _target(module: nn.Module) -> nn.Module:
         target = copy.deepcopy(module)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -250,3 +251,21 @@ def test_checkpoint_round_trip_across_backends(source, n_costs, mode):
                 assert out == out_twin
         assert_states_close(loaded.state_dict(), twin.state_dict(),
                             **({"rtol": 0.0, "atol": 0.0} if backend == source else {}))
+
+
+def test_deepcopy_and_pickle_keep_the_numpy_views():
+    learner = pair(2, "cost_critics", ("numpy",))["numpy"]
+    for _ in range(3):
+        learner.update()
+    clones = [copy.deepcopy(learner), pickle.loads(pickle.dumps(learner))]
+    for clone in clones:
+        u = clone._numpy
+        assert np.shares_memory(u.actor_flat, clone.actor.fc_mean.weight.detach().numpy())
+        assert np.shares_memory(u.critic_flat, clone.qf2.net[0].weight.detach().numpy())
+        assert np.shares_memory(u.cost_target_flat, clone.cost_targets[1].net[2].bias.detach().numpy())
+        assert not np.shares_memory(u.critic_flat, learner._numpy.critic_flat)
+        assert u.groups["actor_optimizer"][0].t == 3
+    outs = [clone.update() for clone in clones] + [learner.update()]
+    assert outs[0] == outs[1] == outs[2]
+    for clone in clones:
+        assert_states_close(clone.state_dict(), learner.state_dict(), rtol=0.0, atol=0.0)
