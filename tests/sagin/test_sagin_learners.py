@@ -237,3 +237,35 @@ def test_run_seeds_depend_on_instance_and_method_seed():
     assert a[2:] == M.run_seeds(0, 0)[2:] and a[2] != a[3]
     assert M.run_seeds(0, 1)[2:] != a[2:] and M.run_seeds(1, 0)[2:] != a[2:]
     assert a[0].random() != a[1].random()
+
+
+@pytest.mark.parametrize("method", ["ddqn-csac", "ddqn-sac", "drl", "ddqn-sl"])
+def test_stored_transitions_follow_the_method(quick, method):
+    """One step: what each level stores (§7.1 step 5, §7.2 reward, §7.5 fixed penalties)."""
+    env = SaginEnv(quick, "exact")
+    env.reset()
+    agent = M.Agent(_config(method), env.obs_dim, 0, 0, buffer=100)
+    idx = np.flatnonzero(env.active)
+    act = agent.act(env, idx, 0.5)
+    res = env.step(act["top"], act["direction"], act["target"])
+    agent.observe(env, idx, act, res)
+    k = idx.size
+    if agent.top is not None:
+        top = agent.top.memory.data
+        assert np.allclose(top["reward"][:k], res.r_top[idx]) and np.array_equal(top["obs"][:k], act["s"])
+        assert np.array_equal(top["next_obs"][:k], res.obs[idx]) and np.array_equal(top["action"][:k], act["a_top"])
+    if method == "ddqn-sl":
+        assert agent.low is None and np.allclose(act["direction"], env.q_f - quick.starts_test)
+        return
+    low = agent.low.memory.data
+    r, g_qos, g_bnd = res.r_low[idx], res.g_qos[idx], res.g_bnd[idx]
+    if method == "ddqn-csac":
+        assert np.allclose(low["reward"][:k], r) and np.allclose(low["costs"][:k], np.stack([g_qos, g_bnd], 1))
+        assert np.array_equal(low["obs"][:k], act["s1"])
+    elif method == "ddqn-sac":
+        assert agent.low.n_costs == 0 and np.allclose(low["reward"][:k], r - 1.0 * g_qos - 1.0 * g_bnd)
+    else:
+        assert np.allclose(low["reward"][:k], r - np.maximum(0.0, g_qos) - g_bnd)
+        assert np.array_equal(low["next_mask"][:k], M.lattice_mask(env.q[idx], env.q_f))
+        sinr = radio_model(quick).large_scale_sinr(quick.starts_test, np.zeros(len(idx)))
+        assert np.array_equal(res.serving[idx], np.argmax(sinr, axis=1))          # max-SINR association at q(0)
