@@ -286,7 +286,8 @@ class NumpySACUpdate:
 
         pi, logp_pi = a[B:], logp[B:]
         value, d_pi = self.action_gradient(obs, pi, lam)
-        cache = tuple(c[B:] if i else [inp[B:] for inp in c] for i, c in enumerate(cache))
+        inputs, *arrays = cache
+        cache = ([inp[B:] for inp in inputs], *(c[B:] for c in arrays))          # the rows of s
         out["actor_loss"] = self.actor_gradient(cache, logp_pi, value, d_pi, alpha)
         self.groups["actor_optimizer"][0].step(self.actor_grad)
 

@@ -222,8 +222,8 @@ class SACLearner:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        moments = state["_numpy"]
-        self.__dict__.update(state)
+        moments = state.get("_numpy")
+        self.__dict__.update(state, _numpy=None)
         if moments is not None:
             self._numpy = NumpySACUpdate(self)
             for name, optimizer_state in moments.items():
