@@ -269,3 +269,26 @@ def test_stored_transitions_follow_the_method(quick, method):
         assert np.array_equal(low["next_mask"][:k], M.lattice_mask(env.q[idx], env.q_f))
         sinr = radio_model(quick).large_scale_sinr(quick.starts_test, np.zeros(len(idx)))
         assert np.array_equal(res.serving[idx], np.argmax(sinr, axis=1))          # max-SINR association at q(0)
+
+
+def test_radio_map_disk_cache(tmp_path, monkeypatch):
+    """cached_radio_map stores the raster once; another instance object of the same JSON loads the same map."""
+    from optkit.formulations.sagin import env as envmod
+
+    monkeypatch.setenv(envmod.MAP_CACHE_ENV, str(tmp_path))
+    a = _inst("ref-tiny")
+    built = envmod.cached_radio_map(a)
+    files = list(tmp_path.glob("*.npz"))
+    assert [f.stem for f in files] == [envmod.map_cache_key(a)]
+    b = _inst("ref-tiny")                                   # a new object: the in-memory memo does not apply
+    loaded = envmod.cached_radio_map(b)
+    assert loaded is not built and loaded.rate_grid.dtype == built.rate_grid.dtype == np.float32
+    assert np.array_equal(loaded.rate_grid, built.rate_grid) and np.array_equal(loaded.rsrp_grid, built.rsrp_grid)
+    q = np.array([[700.0, 900.0, 100.0], [1234.5, 1500.25, 100.0]])
+    assert np.array_equal(loaded.rates(q, np.array([0.0, 40.0])), built.rates(q, np.array([0.0, 40.0])))
+    other = _inst("ref-tiny", seed=1)
+    assert envmod.map_cache_key(other) != envmod.map_cache_key(a)
+    monkeypatch.setenv(envmod.MAP_CACHE_ENV, "off")
+    assert envmod.map_cache_dir() is None
+    envmod.cached_radio_map(other)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
