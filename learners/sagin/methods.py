@@ -272,7 +272,14 @@ def n_episodes(inst, config: dict) -> int:
 
 def train_on(inst, config: dict, seed: int, *, progress_every: int = 0, label: str = "train"):
     """Train the method of `config` on instance `inst` (its seed S = base seed, its training starts) with method
-    seed `seed`. Returns (states {"model": ...}, curve [per-episode dict], extra metadata)."""
+    seed `seed`. Returns (states {"model": ...}, curve, extra metadata).
+
+    curve: one dict per episode with episode, return_top, return_low (E28 undiscounted sums, mean over UAVs),
+    return (= return_low), mu_qos, mu_bnd (CSAC multipliers after the episode; the fixed penalties of `sac` and
+    `lattice`; 0 for `straight`), alpha (SAC temperature, 0 without SAC), epsilon (of the episode, 0 without a
+    DDQN), steps (environment steps of the episode), grad_steps (gradient steps per level so far), success,
+    rate_mbps, switches (means over the UAVs of `env.summary()`, env backend). extra: obs_dim, env_steps,
+    grad_steps, backend, train_instance, s_per_env_step."""
     from optkit.learners.training import deterministic, run_episodes
 
     backend = str(config.get("backend") or inst.channel_rate_backend)
