@@ -253,6 +253,11 @@ class NumpySACUpdate:
         backward(self.actor, inputs, np.concatenate([d_mean, d_log_std], axis=1), self.actor_grad_views)
         return float(np.mean(alpha * logp + value))
 
+    def temperature_gradient(self, logp: np.ndarray) -> tuple[float, np.ndarray]:
+        """mean(−log α (log π(ã|s) + H_target)) and its gradient w.r.t. log α (1,), given log π(ã|s) (B,)."""
+        shifted = logp + self.target_entropy
+        return float(np.mean(-self.log_alpha[0] * shifted)), -np.mean(shifted, keepdims=True)
+
     def polyak(self) -> None:
         """θ' ← (1 − τ) θ' + τ θ for the reward critics and the cost critics."""
         for target, online, tmp in self._polyak:
@@ -292,9 +297,8 @@ class NumpySACUpdate:
         self.groups["actor_optimizer"][0].step(self.actor_grad)
 
         if self.autotune:
-            shifted = logp_pi + self.target_entropy
-            out["alpha_loss"] = float(np.mean(-self.log_alpha[0] * shifted))
-            self.groups["alpha_optimizer"][0].step(-np.mean(shifted, keepdims=True))
+            out["alpha_loss"], grad = self.temperature_gradient(logp_pi)
+            self.groups["alpha_optimizer"][0].step(grad)
         self.polyak()
         return out
 

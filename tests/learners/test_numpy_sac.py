@@ -142,6 +142,16 @@ def test_actor_gradient_equals_autograd(n_costs, mode, tie):
     assert np.any(learner.actor.fc_logstd.weight.grad.numpy() != 0.0)
 
 
+def test_temperature_gradient_equals_autograd():
+    learner, update = float64_update()
+    logp = np.random.default_rng(4).normal(size=B) * 3.0
+    loss, grad = update.temperature_gradient(logp)
+    loss_t = (-learner.log_alpha * (torch.from_numpy(logp) + learner.target_entropy)).mean()
+    loss_t.backward()
+    assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, learner.log_alpha.grad.numpy(), rtol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------ whole updates, float32
 def pair(n_costs: int, mode: str, backends=("numpy", "torch"), **overrides) -> dict:
     """{backend: learner} from the same seeds holding the same 200 transitions (sagin sizes, smaller hidden)."""
