@@ -285,6 +285,9 @@ def _trajectories_all(ctx: _Context, figs) -> list[str]:
                 ax_xy.plot(q[:, 0], q[:, 1], color=color, linewidth=0.9)
                 ax_xy.scatter([q[0, 0]], [q[0, 1]], marker="o", s=10, color=color, zorder=4)
                 ax_z.plot(mission_times(q, speed_of(scenario, point)), q[:, 2], color=color, linewidth=0.9)
+            (_, _, z0), (_, _, z1) = rec["airspace"]
+            margin = 0.1 * max(z1 - z0, 50.0)
+            ax_z.set_ylim(z0 - margin, z1 + margin)
             ax_xy.set_title(f"{_series_label(ctx, scenario, point, method, config)}\n{len(paths)} UAV(s), "
                             f"seed {seed}", fontsize=9)
             ax_z.set_xlabel("mission time t [s]")
@@ -330,7 +333,7 @@ def _metrics(ctx: _Context, figs) -> list[str]:
                 stds = np.array([s[1] if s[2] > 1 else 0.0 for s in stats])
                 pos = x - 0.4 + width * (k + 0.5)
                 ax.bar(pos, np.nan_to_num(means), width=width * 0.92, color=colors[(method, config)],
-                       yerr=stds, capsize=3, error_kw={"linewidth": 0.8},
+                       yerr=stds if (stds > 0).any() else None, capsize=3, error_kw={"linewidth": 0.8},
                        label=core.series_name(method, config))
             ax.set_title(METRIC_TITLES[metric].split(" [")[0], fontsize=10)
             ax.set_ylabel(METRIC_TITLES[metric])
