@@ -245,7 +245,8 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
         fig.tight_layout()
         figs.save(fig, name, f"{scenario}: first test UAV per method{' and sweep point' if several_points else ''}; "
                              "left x–y with the airspace box (dashed grey), GN sites (triangles), AN sites (open "
-                             "squares) and the destination (star); right altitude against mission time (dotted: z bounds).")
+                             "squares) and the destination (star); right altitude against mission time "
+                             "(dotted: z bounds).")
         lines += [f"`{scenario}`:", ""]
         lines += core._md_table(["method", "seed", "R̄ [Mbit/s]", "N", "QSR [%]", "T [s]", "J", "arrived"], table)
         lines += [""]
@@ -392,7 +393,8 @@ def _relative_rows(ctx: _Context, scenario: str, point: str, series) -> list[lis
                 continue
             a = ctx.stats(scenario, point, *proposed, m)[0]
             b = ctx.stats(scenario, point, *other, m)[0]
-            row.append(f"{100.0 * (a - b) / abs(b):+.1f}" if math.isfinite(a) and math.isfinite(b) and b != 0 else "–")
+            defined = math.isfinite(a) and math.isfinite(b) and b != 0
+            row.append(f"{100.0 * (a - b) / abs(b):+.1f}" if defined else "–")
         out.append(row)
     return out
 
@@ -519,7 +521,8 @@ def reference_rows(ctx: _Context) -> list[dict]:
                         "objective": float(a["objective"]), "rate_mbps": float(a["rate_mbps"]),
                         "flight_time_s": float(a["flight_time_s"]), "success": float(a["success"]),
                         "ref_objective_eval": float(r["objective"]), "ref_objective_lattice": j_l,
-                        "gap": float(r["objective"]) - float(a["objective"]), "gap_lattice": j_l - float(a["objective"]),
+                        "gap": float(r["objective"]) - float(a["objective"]),
+                        "gap_lattice": j_l - float(a["objective"]),
                         "frac": _ratio(a["objective"], r["objective"]),
                         "rate_ratio": _ratio(a["rate_mbps"], r["rate_mbps"]),
                         "time_ratio": _ratio(r["flight_time_s"], a["flight_time_s"])})
@@ -667,7 +670,8 @@ def _milp(ctx: _Context, figs) -> list[str]:
               f"{r['relative_difference']:.1e}" if math.isfinite(r["relative_difference"]) else "–",
               "yes" if r["agree"] else "NO", r["milp_status"], "yes" if r["same_path"] else "no",
               f"{_fmt(r['dp_eval'])} / {_fmt(r['milp_eval'])}", f"{_fmt(r['dp_rate'])} / {_fmt(r['milp_rate'])}",
-              f"{_fmt(r['dp_switches'])} / {_fmt(r['milp_switches'])}", f"{_fmt(r['dp_time'])} / {_fmt(r['milp_time'])}"]
+              f"{_fmt(r['dp_switches'])} / {_fmt(r['milp_switches'])}",
+              f"{_fmt(r['dp_time'])} / {_fmt(r['milp_time'])}"]
              for r in rows]
     lines = ["### MILP cross-check of the lattice optimum (§8.2, §9 milp_check)", "",
              f"Lattice value J*_L per test UAV of {REFERENCE} and {MILP} per gain mode: {verdict}. Where the "
