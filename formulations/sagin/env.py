@@ -196,9 +196,7 @@ class SaginEnv:
             s = self.model.links(q, t)
             m = self.model
             return link_rates(s.p_mw, s.los, m.h_los, m.h_nlos, m.groups, m.noise, m.bandwidth), s.available
-        avail = np.concatenate([np.ones((q.shape[0], self.model.n_t), dtype=bool), self.model.satellite(q, t)[1]],
-                               axis=1)
-        return self.cached.rates(q, t), avail
+        return self.cached.rates_available(q, t)
 
     # ------------------------------------------------------------------------------------------- reset / step
     def reset(self, starts: np.ndarray | None = None) -> np.ndarray:

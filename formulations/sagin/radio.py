@@ -196,12 +196,17 @@ class RadioModel:
 
     def satellite_rates(self, q: np.ndarray, t) -> np.ndarray:
         """SN rates (P, S) Mbit/s at times t."""
+        return self.satellite_rates_available(q, t)[0]
+
+    def satellite_rates_available(self, q: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
+        """SN rates (P, S) Mbit/s and availability (P, S) bool at times t, from one geometry evaluation."""
         rsrp, avail = self.satellite(q, t)
         with np.errstate(under="ignore"):
             p = np.where(avail, 10.0 ** (rsrp / 10.0), 0.0)
         sl = slice(self.n_t, self.n_bs)
-        return link_rates(p, np.ones_like(avail), self.h_los[:, sl], self.h_nlos[:, sl], [np.arange(self.n_s)],
-                          self.noise[sl], self.bandwidth[sl])
+        rates = link_rates(p, np.ones_like(avail), self.h_los[:, sl], self.h_nlos[:, sl], [np.arange(self.n_s)],
+                           self.noise[sl], self.bandwidth[sl])
+        return rates, avail
 
     def large_scale_sinr(self, q: np.ndarray, t) -> np.ndarray:
         """E23: fading-averaged SINR Γ̄_b (P, B), linear."""
@@ -302,7 +307,14 @@ minute on one core. For training only: everything that is scored uses the exact 
 
     def rates(self, q: np.ndarray, t) -> np.ndarray:
         """Rates (P, B) Mbit/s: interpolated GN/AN, exact SN."""
-        return np.concatenate([self.terrestrial_rates(q), self.model.satellite_rates(q, t)], axis=1)
+        return self.rates_available(q, t)[0]
+
+    def rates_available(self, q: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
+        """Rates (P, B) Mbit/s (interpolated GN/AN, exact SN) and availability (P, B) bool (GN/AN always)."""
+        sn_rates, sn_avail = self.model.satellite_rates_available(q, t)
+        n = np.asarray(q).reshape(-1, 3).shape[0]
+        return (np.concatenate([self.terrestrial_rates(q), sn_rates], axis=1),
+                np.concatenate([np.ones((n, self.model.n_t), dtype=bool), sn_avail], axis=1))
 
 
 def rate_normalisation(inst, chunk: int = 2000) -> tuple[float, float]:
