@@ -363,9 +363,8 @@ def write_tables(out: Path, family: str):
     return df
 
 
-def _file_stem(cell: dict, *, with_seed: bool = False) -> str:
-    parts = [cell["method"], cell["config"] or "default", cell["scenario"], cell["point"] or "-"]
-    parts += [f"s{cell['seed']}"] if with_seed else []
+def _file_stem(cell: dict) -> str:
+    parts = [cell["method"], cell["config"] or "default", cell["scenario"], cell["point"] or "-", f"s{cell['seed']}"]
     return "__".join(parts + [f"ms{cell['method_seed']}"]).replace("/", "_").replace("=", "-")
 
 
@@ -374,7 +373,7 @@ def _write_record(out: Path, cell: dict, record: dict) -> None:
     folder = out / RECORDS
     folder.mkdir(exist_ok=True)
     data = json.dumps({**{c: cell[c] for c in ID_COLUMNS}, "record": json_ready(record)}, allow_nan=True)
-    replace_atomically(folder / f"{_file_stem(cell, with_seed=True)}.json", lambda p: Path(p).write_text(data))
+    replace_atomically(folder / f"{_file_stem(cell)}.json", lambda p: Path(p).write_text(data))
 
 
 def read_records(out: Path) -> list[dict]:
@@ -384,7 +383,9 @@ def read_records(out: Path) -> list[dict]:
 
 
 def _write_curve(out: Path, cell: dict, curve: list) -> None:
-    """Training curve of one (method, config, method seed, scenario point): written once."""
+    """Training curve of one (method, config, scenario point, instance seed, method seed): written once. The
+    instance seed is part of the name because a family may train per instance seed (sagin: the learner of seed s
+    trains on instance s); where training does not depend on it the files of the seeds are equal."""
     import pandas as pd
 
     folder = out / CURVES
@@ -392,7 +393,7 @@ def _write_curve(out: Path, cell: dict, curve: list) -> None:
     path = folder / f"{_file_stem(cell)}.csv"
     if not path.exists():
         frame = pd.DataFrame(curve)
-        for col in ("method", "config", "scenario", "point", "method_seed"):
+        for col in ("method", "config", "scenario", "point", "seed", "method_seed"):
             frame[col] = cell[col]
         replace_atomically(path, lambda p: frame.to_csv(p, index=False))
 

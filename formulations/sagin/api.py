@@ -54,7 +54,7 @@ def cell_record(instance: SaginInstance, solution, evaluation) -> dict:
     """What `optkit report` needs beyond a result row (kept per bench cell): the rollouts (positions rounded to
     1 mm, serving BSs) for the trajectory figures, the per-UAV metrics for the per-UAV reference comparison
     (§6.5, §9 `reference`), the scene (destination, airspace, BS sites) and the method's own per-UAV values
-    (the lattice values J*_L of the references)."""
+    (the lattice values J*_L and the (A, H, t_f) of the references' paths, §9 milp_check)."""
     dec = solution.decisions if isinstance(solution.decisions, Decisions) else \
         Decisions.from_jsonable(solution.decisions)
     return {
@@ -66,7 +66,17 @@ def cell_record(instance: SaginInstance, solution, evaluation) -> dict:
         "gn_sites": np.asarray(instance.gn_sites_xy, dtype=float).tolist(),
         "an_sites": np.asarray(instance.an_sites_xy, dtype=float).tolist(),
         "lattice_values": (solution.info or {}).get("lattice_values"),
+        "lattice_paths": lattice_paths(solution.info or {}),
     }
+
+
+def lattice_paths(info: dict) -> list | None:
+    """(A Mbit, H, t_f tick) per UAV of a lattice reference (lattice-dp's lists or p2l-milp's per-UAV dicts)."""
+    if "A_mbit" in info:
+        return [{"A_mbit": a, "H": h, "t_f": t} for a, h, t in zip(info["A_mbit"], info["H"], info["t_f"])]
+    if info.get("uavs") and isinstance(info["uavs"], list) and "A_mbit" in info["uavs"][0]:
+        return [{k: u[k] for k in ("A_mbit", "H", "t_f")} for u in info["uavs"]]
+    return None
 
 
 def report_extras(res, figs, figures) -> list[str]:

@@ -644,6 +644,8 @@ def milp_rows(ctx: _Context) -> list[dict]:
                     and dp["serving"][u] == mi["serving"][u])
             du = (dp.get("uavs") or [{}] * (u + 1))[u]
             mu = (mi.get("uavs") or [{}] * (u + 1))[u]
+            dl = (dp.get("lattice_paths") or [{}] * (u + 1))[u]
+            ml = (mi.get("lattice_paths") or [{}] * (u + 1))[u]
             out.append({"scenario": sc, "point": pt, "seed": seed, "config": config, "uav": u, "dp_value": a,
                         "milp_value": b, "relative_difference": rel,
                         "agree": bool(math.isfinite(rel) and rel <= MILP_TOL), "same_path": bool(same),
@@ -651,8 +653,16 @@ def milp_rows(ctx: _Context) -> list[dict]:
                         "dp_eval": du.get("objective"), "milp_eval": mu.get("objective"),
                         "dp_rate": du.get("rate_mbps"), "milp_rate": mu.get("rate_mbps"),
                         "dp_switches": du.get("switches"), "milp_switches": mu.get("switches"),
-                        "dp_time": du.get("flight_time_s"), "milp_time": mu.get("flight_time_s")})
+                        "dp_time": du.get("flight_time_s"), "milp_time": mu.get("flight_time_s"),
+                        "dp_aht": _aht(dl), "milp_aht": _aht(ml)})
     return out
+
+
+def _aht(path: dict) -> str:
+    """"A / H / t_f" of a lattice path record (A Mbit, switches, arrival tick), "–" when absent."""
+    if not path or path.get("A_mbit") is None:
+        return "–"
+    return f"{_fmt(path['A_mbit'])} / {path['H']} / {path['t_f']}"
 
 
 def _milp(ctx: _Context, figs) -> list[str]:
@@ -671,14 +681,15 @@ def _milp(ctx: _Context, figs) -> list[str]:
               "yes" if r["agree"] else "NO", r["milp_status"], "yes" if r["same_path"] else "no",
               f"{_fmt(r['dp_eval'])} / {_fmt(r['milp_eval'])}", f"{_fmt(r['dp_rate'])} / {_fmt(r['milp_rate'])}",
               f"{_fmt(r['dp_switches'])} / {_fmt(r['milp_switches'])}",
-              f"{_fmt(r['dp_time'])} / {_fmt(r['milp_time'])}"]
+              f"{_fmt(r['dp_time'])} / {_fmt(r['milp_time'])}", r["dp_aht"], r["milp_aht"]]
              for r in rows]
     lines = ["### MILP cross-check of the lattice optimum (§8.2, §9 milp_check)", "",
              f"Lattice value J*_L per test UAV of {REFERENCE} and {MILP} per gain mode: {verdict}. Where the "
              "paths differ, the optima are tied (equal values); their evaluated rollouts are compared as "
              "DP / MILP.", ""]
     header = ["seed", "gain mode", "UAV", f"{REFERENCE} J*_L", f"{MILP} J*_L", "relative difference",
-              f"within {MILP_TOL:g}", f"{MILP} status", "same path", "J_eval", "R̄ [Mbit/s]", "N", "T [s]"]
+              f"within {MILP_TOL:g}", f"{MILP} status", "same path", "J_eval", "R̄ [Mbit/s]", "N", "T [s]",
+              f"{REFERENCE} A [Mbit] / H / t_f", f"{MILP} A [Mbit] / H / t_f"]
     return lines + core._md_table(header, table) + [""]
 
 

@@ -168,6 +168,8 @@ def test_milp_table_compares_the_lattice_values(tiny_run):
     ctx.records[milp_key] = copy.deepcopy(ctx.records[dp_key])
     rows = sagin_report.milp_rows(ctx)
     assert len(rows) == 1 and rows[0]["agree"] and rows[0]["same_path"]
+    path = ctx.records[dp_key]["lattice_paths"][0]                   # (A, H, t_f) of the DP path, from the record
+    assert rows[0]["dp_aht"] == rows[0]["milp_aht"] and rows[0]["dp_aht"].endswith(f"/ {path['H']} / {path['t_f']}")
     figs = Figures(out / "figures")
     assert "all 1 UAV values agree" in "\n".join(sagin_report._milp(ctx, figs))
     ctx.records[milp_key]["lattice_values"] = [v * (1 + 1e-4) for v in ctx.records[dp_key]["lattice_values"]]
