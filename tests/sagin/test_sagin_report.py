@@ -21,7 +21,7 @@ from optkit.scenarios import load_scenario
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPERIMENTS = ("sagin-convergence", "sagin-benchmark", "sagin-speed", "sagin-uav-count", "sagin-ablation",
-               "sagin-reference", "sagin-milp-check")
+               "sagin-reference", "sagin-milp-check", "sagin-beam-sensitivity")
 LEARNERS = {"ddqn-csac", "drl", "rsrp-csac", "maxrate-csac", "ddqn-sac", "ddqn-sl"}
 FULL_BUDGETS = ("fast", "reduced", "paper")
 CI_BUDGETS = ("check", "smoke", "quick")
@@ -48,7 +48,7 @@ def is_png(path) -> bool:
 
 # ----------------------------------------------------------------------------------------------- experiments
 
-def test_the_seven_experiments_are_sagin_ids():
+def test_the_experiments_are_sagin_ids():
     tables = _tables()
     for exp_id in EXPERIMENTS:
         assert exp_id in experiment_ids()
@@ -71,7 +71,7 @@ def test_every_experiment_loads_at_every_budget(exp_id, budget):
         assert exp.seeds == "0-2" and exp.method_seeds == "0" and exp.points is None
     else:                                # CI-sized: one seed on the quick preset, ref-tiny or two sweep points
         assert exp.seeds == "0"
-        assert set(exp.scenarios) <= {"quick", "ref-tiny"} or len(exp.points) == 2
+        assert set(exp.scenarios) <= {"quick", "quick-area-beam", "ref-tiny"} or len(exp.points) == 2
     if set(methods) <= {m.id for m in registry.methods("sagin")}:     # the learners may not be registered yet
         sweep = make_sweep("sagin", exp.scenarios, exp.methods, exp.seeds, method_seeds=exp.method_seeds,
                            configs=exp.configs, budget=budget, experiment=exp.id, points=exp.points)
@@ -256,3 +256,14 @@ def test_no_finished_rows_skips_every_figure(tiny_run, tmp_path):
     assert not figs.written
     assert {name for name, _ in figs.skipped} >= {"trajectories-ref-tiny.png", "metrics-ref-tiny.png", "training",
                                                    "reference"}
+
+
+def test_beam_sensitivity_pairs_each_preset_with_its_area_beam_twin():
+    from optkit.api import make_instance
+
+    for budget in ("paper", "quick"):
+        nadir, steered = load_experiment("sagin-beam-sensitivity", budget).scenarios
+        a, b = make_instance("sagin", nadir, 0), make_instance("sagin", steered, 0)
+        assert (a.sn_beam_mode, b.sn_beam_mode) == ("nadir", "area_fixed")
+        differ = [k for k, v in a.params().items() for kk in v if v[kk] != b.params()[k][kk]]
+        assert differ == ["sn"]                                  # only the beam mode changes
