@@ -215,6 +215,26 @@ def _reference_flags(res: Results):
 
 # ----------------------------------------------------------------------------------------------- markdown
 
+def draw_family_figures(title: str, builders: dict, requested, generic, ctx, figs, skippable) -> list[str]:
+    """The dispatch of a family's `report_extras`: for each requested figure name (those in `generic` are drawn by
+    this module) call builders[name](ctx, figs) and collect its markdown lines; an unknown name or a builder that
+    raises one of `skippable` becomes a note in the report instead of a failure. Returns the lines under a
+    "## {title}: experiment figures and tables" heading, or [] when no builder wrote any."""
+    lines: list[str] = []
+    for name in requested:
+        if name in generic:
+            continue
+        builder = builders.get(name)
+        if builder is None:
+            figs.skip(str(name), f"unknown figure name of the {title} report (known: {', '.join(builders)})")
+            continue
+        try:
+            lines += builder(ctx, figs)
+        except skippable as exc:
+            figs.skip(name, f"could not be built: {type(exc).__name__}: {exc}")
+    return ["## " + title + ": experiment figures and tables", ""] + lines if lines else []
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     def clean(text) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")

@@ -56,23 +56,8 @@ LINESTYLES = ("-", "--", ":", "-.")                                      # overl
 def report_extras(res, figs, figures) -> list[str]:
     """Draw the requested figures (None: trajectories, metrics, training, reference) and return the markdown
     lines of their tables."""
-    requested = list(DEFAULT_FIGURES if figures is None else figures)
-    ctx = _Context(res)
-    lines: list[str] = []
-    for name in requested:
-        if name in GENERIC_FIGURES:
-            continue
-        builder = BUILDERS.get(name)
-        if builder is None:
-            figs.skip(str(name), f"unknown figure name of the sagin report (known: {', '.join(BUILDERS)})")
-            continue
-        try:
-            lines += builder(ctx, figs)
-        except SKIPPABLE as exc:
-            figs.skip(name, f"could not be built: {type(exc).__name__}: {exc}")
-    if not lines:
-        return []
-    return ["## sagin: experiment figures and tables", ""] + lines
+    return core.draw_family_figures("sagin", BUILDERS, list(DEFAULT_FIGURES if figures is None else figures),
+                                    GENERIC_FIGURES, _Context(res), figs, SKIPPABLE)
 
 
 class _Context:
