@@ -4,8 +4,8 @@
 
 Runs `optkit bench` on `ref-small` (the 32 test starts of paper-default snapped to the 200 m lattice; learners are
 trained on paper-default of the same seed, spec §3.4, on first use and cached) into OUT, writes OUT/report.md with
-the figures and OUT/targets.md: per method the objective J, its fraction of the lattice-dp objective (frac_ref =
-mean J / mean J* per seed, target for ddqn-csac: >= 0.95), the four metrics of the paper, the decision time and,
+the figures and OUT/targets.md: per method the objective J, its fraction of the lattice optimum (frac_ref = mean
+over the UAVs of J_u / J*_L,u, §6.5, per seed; target for ddqn-csac: >= 0.95), the four metrics of the paper, the decision time and,
 for learners, the training time with its environment steps and seconds per environment step.
 """
 from __future__ import annotations
@@ -66,8 +66,8 @@ def main() -> None:
                    jobs=args.jobs, out=out, progress=True)
     write_report(out)
     text = (f"# sagin methods on `{args.scenario}`, budget `{args.budget}`, seeds {args.seeds}\n\n"
-            "frac_ref = mean J / mean J* of lattice-dp on the same instance (the evaluator's value of the DP "
-            "rollout); learners trained on paper-default of the same seed.\n\n" + targets_table(df, out))
+            "frac_ref = mean over the test UAVs of J_u / J*_L,u (J*_L: the lattice-dp value of the UAV's start, spec "
+            "§6.5); learners trained on paper-default of the same seed.\n\n" + targets_table(df, out))
     (out / "targets.md").write_text(text)
     print(text)
 

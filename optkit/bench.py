@@ -298,13 +298,15 @@ def default_config_labels(family: str, method: str, configs) -> list[str]:
     return out
 
 
-def results_frame(rows: list[dict], family: str, points: dict | None = None, configs=()):
+def results_frame(rows: list[dict], family: str, points: dict | None = None, configs=(), records=()):
     """Tidy table with the fraction-of-reference columns filled from the reference rows of the same instance.
 
     points: scenario -> [(label, sweep name)] (the manifest's); adds `sweep` (the swept quantity) and
     `sweep_value` (the point label as a number where it is one) for plots against the swept quantity.
     configs: the sweep's configurations; when the reference ran only under configurations, a row without one is
     compared with the reference's configuration that restates its defaults (e.g. lam="lex" of offline-dp).
+    records: the cell records (`read_records`); a family whose reference comparison needs more than the means
+    (sagin: per UAV) finds each cell's record in the `details` of the evaluations passed to its with_reference.
     """
     import pandas as pd
 
@@ -326,6 +328,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
     defaults = [c for c in default_config_labels(fam.id, fam.reference_method, configs) if c in ref_configs]
     fallback = "" if "" in ref_configs or not defaults else defaults[0]
     metric_ids = [m.id for m in api.METRICS if m.id in df.columns]     # rows written by an older evaluator lack some
+    details = {tuple(r[c] for c in ID_COLUMNS): r["record"] for r in records}
     for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
         df[col] = "" if col == "ref_status" else float("nan")
     for i, row in df.iterrows():
@@ -336,8 +339,10 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
         if ref is None or row["status"] == "error":
             continue
         ref_metrics = {m: getattr(ref, m) for m in metric_ids}
-        evaluation = Evaluation({m: row[m] for m in metric_ids}, bool(row["feasible"]))
-        api.with_reference(evaluation, Evaluation(ref_metrics, bool(ref.feasible)))
+        ref_key = tuple(getattr(ref, c) for c in ID_COLUMNS)
+        evaluation = Evaluation({m: row[m] for m in metric_ids}, bool(row["feasible"]),
+                                details=dict(details.get(tuple(row[c] for c in ID_COLUMNS), {})))
+        api.with_reference(evaluation, Evaluation(ref_metrics, bool(ref.feasible), details=dict(details.get(ref_key, {}))))
         for m in metric_ids:
             df.at[i, m] = evaluation.metrics[m]
         df.at[i, "ref_status"] = ref.status
@@ -356,7 +361,8 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
 
 def write_tables(out: Path, family: str):
     manifest = json.loads((Path(out) / MANIFEST).read_text())
-    df = results_frame(read_rows(out), family, manifest["sweep"]["points"], manifest["sweep"].get("configs", ()))
+    df = results_frame(read_rows(out), family, manifest["sweep"]["points"], manifest["sweep"].get("configs", ()),
+                       read_records(out))
     if not df.empty:
         replace_atomically(out / PARQUET, lambda p: df.to_parquet(p, index=False))
         replace_atomically(out / CSV, lambda p: df.to_csv(p, index=False))

@@ -83,7 +83,8 @@ def load_results(directory) -> Results:
 
     try:
         if (directory / bench.ROWS).is_file():
-            df = bench.results_frame(bench.read_rows(directory), fam.id, points, sweep.get("configs", ()))
+            df = bench.results_frame(bench.read_rows(directory), fam.id, points, sweep.get("configs", ()),
+                                     bench.read_records(directory))
         elif (directory / bench.PARQUET).is_file():
             df = pd.read_parquet(directory / bench.PARQUET)
         else:

@@ -67,6 +67,7 @@ def cell_record(instance: SaginInstance, solution, evaluation) -> dict:
         "an_sites": np.asarray(instance.an_sites_xy, dtype=float).tolist(),
         "lattice_values": (solution.info or {}).get("lattice_values"),
         "lattice_paths": lattice_paths(solution.info or {}),
+        "gain_mode": (solution.info or {}).get("gain_mode"),
     }
 
 

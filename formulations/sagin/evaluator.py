@@ -55,11 +55,12 @@ UAV_METRICS = (
     MetricSpec("share_an", "1", "none", "share of serving time on AN"),
     MetricSpec("share_sn", "1", "none", "share of serving time on SN"),
 )
-REFERENCE_METRICS = (    # §6.5 against the family reference lattice-dp (J* = the evaluator's value of its rollout)
-    MetricSpec("gap_ref", "1", "lower", "mean J* − mean J against the reference (§6.5)"),
-    MetricSpec("frac_ref", "1", "higher", "fraction of the reference objective, mean J / mean J* (not clipped)"),
-    MetricSpec("rate_ratio_ref", "1", "higher", "mean R̄ / mean R̄* of the reference"),
-    MetricSpec("time_ratio_ref", "1", "higher", "mean T* of the reference / mean T"),
+REFERENCE_METRICS = (    # §6.5 against the family reference lattice-dp, per UAV, then means
+    MetricSpec("gap_ref", "1", "lower", "mean over UAVs of J*_u − J_u against the reference (§6.5)"),
+    MetricSpec("frac_ref", "1", "higher", "mean J_u / J*_u over UAVs with J*_u > 0 (not clipped)"),
+    MetricSpec("rate_ratio_ref", "1", "higher", "mean R̄_u / R̄*_u"),
+    MetricSpec("time_ratio_ref", "1", "higher", "mean T*_u / T_u"),
+    MetricSpec("ref_is_lattice_value", "1", "none", "1: J* is the DP lattice value J*_L (segment gains); 0: J_eval"),
 )
 METRICS = UAV_METRICS + (MetricSpec("n_uavs", "count", "none", "test UAVs scored"),) + REFERENCE_METRICS
 VIOLATIONS = ("start", "step_length", "direction", "bounds", "invalid_index", "invalid_association",
@@ -220,11 +221,14 @@ def evaluate(inst, solution) -> Evaluation:
     if proj.shape != (n_u,):
         raise InputError(f"decisions.projections: expected shape ({n_u},), got {proj.shape}")
     bnd = None if dec.boundary is None else np.asarray(dec.boundary)
-    if bnd is not None and (bnd.shape != (n_u,) or np.any(bnd < 0)):
-        raise InputError(f"decisions.boundary: expected ({n_u},) non-negative counts, got shape {bnd.shape}")
+    if bnd is not None and bnd.shape != (n_u,):
+        raise InputError(f"decisions.boundary: expected shape ({n_u},), got {bnd.shape}")
     per_uav, violations = [], {}
     for u in range(n_u):
         p, s = _check_rollout(u, dec.positions[u], dec.serving[u])
+        if bnd is not None and not 0 <= bnd[u] <= s.size:
+            raise InputError(f"decisions.boundary[{u}]: {int(bnd[u])} events, expected 0..{s.size} (one per step at "
+                             "most)")
         m, v = uav_record(inst, inst.starts_test[u], p, s, int(proj[u]), None if bnd is None else int(bnd[u]))
         per_uav.append(m)
         for key, amount in v.items():
@@ -233,34 +237,47 @@ def evaluate(inst, solution) -> Evaluation:
     metrics = {spec.id: float(np.mean([m[spec.id] for m in per_uav])) for spec in UAV_METRICS}
     metrics["n_uavs"] = float(n_u)
     metrics.update({spec.id: float("nan") for spec in REFERENCE_METRICS})
-    return Evaluation(metrics=metrics, feasible=not violations, violations=violations, details={"uavs": per_uav})
+    details = {"uavs": per_uav}
+    info = getattr(solution, "info", None) or {}
+    if info.get("lattice_values") is not None:        # a lattice reference: its own J*_L per UAV, the §6.5 yardstick
+        details.update(lattice_values=list(info["lattice_values"]), gain_mode=info.get("gain_mode"))
+    return Evaluation(metrics=metrics, feasible=not violations, violations=violations, details=details)
 
 
 def with_reference(evaluation: Evaluation, reference: Evaluation) -> Evaluation:
     """§6.5 against the family reference (`lattice-dp`), in place; returns `evaluation`.
 
-    Metrics (identical whether or not per-UAV details are present, so `optkit bench` tables, which hold only the
-    means, and `optkit.api.evaluate` agree): gap_ref = mean J* − mean J, frac_ref = mean J / mean J* (the objective
-    fraction; NaN unless mean J* > 0; > 1 is reported, not clipped), rate_ratio_ref = mean R̄ / mean R̄*,
-    time_ratio_ref = mean T* / mean T. J* is the evaluator's value of the reference's rollout (J_eval(DP)); the
-    lattice value J*_L is the reference's own objective (within 2 % of J_eval in `segment` mode, §10 check 29).
-    When both evaluations carry per-UAV details, each UAV record also gets its own gap_ref, frac_ref (J*_u > 0
-    only), rate_ratio_ref and time_ratio_ref."""
-    m, ref = evaluation.metrics, reference.metrics
-
-    def ratio(num, den):
-        return float(num / den) if np.isfinite(num) and np.isfinite(den) and den > 0 else float("nan")
-
-    m.update(gap_ref=float(ref["objective"] - m["objective"]), frac_ref=ratio(m["objective"], ref["objective"]),
-             rate_ratio_ref=ratio(m["rate_mbps"], ref["rate_mbps"]),
-             time_ratio_ref=ratio(ref["flight_time_s"], m["flight_time_s"]))
+    Per test UAV u: J*_u is the reference's lattice value J*_L,u when its gains are "segment" (then J*_L is the
+    evaluator's value of the DP path up to tick rounding, §8.3), else its evaluated value J_eval(DP)_u ("node"
+    gains, or a reference without lattice values); gap_u = J*_u − J_u, frac_u = J_u / J*_u where J*_u > 0 (> 1 is
+    reported, not clipped), R̄_u / R̄*_u and T*_u / T_u. The metrics are the means over the UAVs (frac over those
+    with J*_u > 0) and `ref_is_lattice_value` says which J* was used. Needs the per-UAV records of both
+    (`details["uavs"]`, from `evaluate`; the bench passes them from its cell records): without them the reference
+    metrics stay NaN. Each UAV record of `evaluation.details` gets its own four values."""
     mine, theirs = evaluation.details.get("uavs"), reference.details.get("uavs")
-    if mine is not None and theirs is not None:
-        if len(mine) != len(theirs):
-            raise InputError(f"reference: scores {len(theirs)} UAVs, the evaluation {len(mine)}")
-        evaluation.details["uavs"] = [dict(u, gap_ref=float(r["objective"] - u["objective"]),
-                                           frac_ref=ratio(u["objective"], r["objective"]),
-                                           rate_ratio_ref=ratio(u["rate_mbps"], r["rate_mbps"]),
-                                           time_ratio_ref=ratio(r["flight_time_s"], u["flight_time_s"]))
-                                      for u, r in zip(mine, theirs)]
+    if mine is None or theirs is None:
+        return evaluation
+    if len(mine) != len(theirs):
+        raise InputError(f"reference: scores {len(theirs)} UAVs, the evaluation {len(mine)}")
+    lattice = reference.details.get("lattice_values")
+    use_lattice = (lattice is not None and reference.details.get("gain_mode") == "segment"
+                   and len(lattice) == len(theirs) and all(v is not None for v in lattice))
+    j_ref = np.array([float(v) for v in lattice] if use_lattice else [r["objective"] for r in theirs], dtype=float)
+    j = np.array([u["objective"] for u in mine], dtype=float)
+    r, r_ref = np.array([u["rate_mbps"] for u in mine]), np.array([x["rate_mbps"] for x in theirs])
+    t, t_ref = np.array([u["flight_time_s"] for u in mine]), np.array([x["flight_time_s"] for x in theirs])
+    ok = np.isfinite(j_ref)
+    pos = ok & (j_ref > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = {"gap_ref": np.where(ok, j_ref - j, np.nan), "frac_ref": np.where(pos, j / j_ref, np.nan),
+               "rate_ratio_ref": np.where(r_ref > 0, r / r_ref, np.nan),
+               "time_ratio_ref": np.where(t > 0, t_ref / t, np.nan)}
+
+    def mean(x):
+        x = x[np.isfinite(x)]
+        return float(x.mean()) if x.size else float("nan")
+
+    evaluation.metrics.update({k: mean(v) for k, v in per.items()})
+    evaluation.metrics["ref_is_lattice_value"] = float(use_lattice)
+    evaluation.details["uavs"] = [dict(u, **{k: float(v[i]) for k, v in per.items()}) for i, u in enumerate(mine)]
     return evaluation

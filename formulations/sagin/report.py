@@ -509,6 +509,7 @@ def reference_rows(ctx: _Context) -> list[dict]:
                         "gap": float(r["objective"]) - float(a["objective"]),
                         "gap_lattice": j_l - float(a["objective"]),
                         "frac": _ratio(a["objective"], r["objective"]),
+                        "frac_lattice": _ratio(a["objective"], j_l),
                         "rate_ratio": _ratio(a["rate_mbps"], r["rate_mbps"]),
                         "time_ratio": _ratio(r["flight_time_s"], a["flight_time_s"])})
     order = {s: i for i, s in enumerate(ctx.series())}
@@ -533,20 +534,22 @@ def _reference(ctx: _Context, figs) -> list[str]:
              f"Per test UAV u: gap_u = J_eval(DP)_u − J_u and frac_u = J_u / J_eval(DP)_u (J_eval(DP): the "
              "evaluator's value of the lattice-dp path, comparable in both gain modes; frac only where "
              "J_eval(DP)_u > 0, > 1 is reported, not clipped), gap_L = J*_L,u − J_u against the DP's own lattice "
-             f"value, R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. Mean ± std over "
+             f"value and frac_L = J_u / J*_L,u (the spec's §6.5 fraction with segment gains, `frac_ref` of the results "
+             f"table), R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. Mean ± std over "
              "UAVs and seeds:", ""]
     colors = core._colors(ctx.res)
     for (sc, pt), place in df.groupby(["scenario", "point"], sort=False):
         summary = []
         for (method, config), g in place.groupby(["method", "config"], sort=False):
-            stat = {c: core.metric_stats(g[c]) for c in ("gap", "frac", "gap_lattice", "rate_ratio", "time_ratio")}
+            cols = ("gap", "frac", "gap_lattice", "frac_lattice", "rate_ratio", "time_ratio")
+            stat = {c: core.metric_stats(g[c]) for c in cols}
             above = int((g["frac"] > 1.0).sum())
-            summary.append([core.series_name(method, config), len(g), *[_stat_text(stat[c]) for c in
-                            ("gap", "frac", "gap_lattice", "rate_ratio", "time_ratio")], above])
+            summary.append([core.series_name(method, config), len(g), *[_stat_text(stat[c]) for c in cols], above])
         where = f"`{sc}`" + (f" {ctx.point_text(sc, pt)}" if pt else "")
         lines += [f"{where}:", ""]
         lines += core._md_table(["method", "UAV values", "gap (J_eval(DP) − J)", "frac J / J_eval(DP)",
-                                 "gap_L (J*_L − J)", "R̄ / R̄*", "T* / T", "UAVs with frac > 1"], summary) + [""]
+                                 "gap_L (J*_L − J)", "frac_L J / J*_L", "R̄ / R̄*", "T* / T", "UAVs with frac > 1"],
+                                summary) + [""]
         first = int(place["seed"].min())
         seed_rows = place[place["seed"] == first]
         series = list(dict.fromkeys(zip(seed_rows["method"], seed_rows["config"])))

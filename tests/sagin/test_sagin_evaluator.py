@@ -106,6 +106,8 @@ def test_feasibility_counters(inst):
     assert reported[1]["boundary_events"] == 0
     with pytest.raises(InputError, match="decisions.boundary"):
         E.evaluate(inst, _solution(E.Decisions((p0, p1), (s0, np.array([3])), None, np.array([-1, 0]))))
+    with pytest.raises(InputError, match=r"decisions.boundary\[1\]"):     # more events than steps
+        E.evaluate(inst, _solution(E.Decisions((p0, p1), (s0, np.array([3])), None, np.array([0, 2]))))
 
 
 def test_straight_line_rollout(inst):                                            # checks 20, 22
@@ -161,10 +163,12 @@ def test_bad_decisions_raise(inst):
         E.evaluate(inst, _solution(E.Decisions(p, s, np.zeros(3, dtype=np.int64))))
 
 
-def _ev(j, r, t):
+def _ev(j, r, t, lattice=None, gain_mode="segment"):
     uavs = [{"objective": a, "rate_mbps": b, "flight_time_s": c} for a, b, c in zip(j, r, t)]
-    metrics = {"objective": float(np.mean(j)), "rate_mbps": float(np.mean(r)), "flight_time_s": float(np.mean(t))}
-    return Evaluation(metrics=metrics, feasible=True, details={"uavs": uavs})
+    details = {"uavs": uavs}
+    if lattice is not None:
+        details.update(lattice_values=list(lattice), gain_mode=gain_mode)
+    return Evaluation(metrics={}, feasible=True, details=details)
 
 
 def test_with_reference_hand_computed():
@@ -172,15 +176,23 @@ def test_with_reference_hand_computed():
     out = E.with_reference(mine, ref)
     assert out is mine                                             # in place (the core's contract)
     m = out.metrics
-    assert m["gap_ref"] == pytest.approx(0.5 - 1.5)                # mean J* − mean J
-    assert m["frac_ref"] == pytest.approx(1.5 / 0.5)               # mean J / mean J*: > 1 reported, not clipped
-    assert m["rate_ratio_ref"] == pytest.approx(3.5 / 4.0)
-    assert m["time_ratio_ref"] == pytest.approx(75.0 / 150.0)
+    assert m["gap_ref"] == pytest.approx(((2 - 1) + (-1 - 2)) / 2)   # per UAV J*_u − J_u, then the mean
+    assert m["frac_ref"] == pytest.approx(0.5)                     # only UAV 0 has J*_u > 0
+    assert m["rate_ratio_ref"] == pytest.approx((0.5 + 2.0) / 2)
+    assert m["time_ratio_ref"] == pytest.approx((0.5 + 0.5) / 2)
+    assert m["ref_is_lattice_value"] == 0.0                        # no lattice values: J* = J_eval(DP)
     u0, u1 = out.details["uavs"]
     assert (u0["gap_ref"], u0["frac_ref"], u0["rate_ratio_ref"], u0["time_ratio_ref"]) == (1.0, 0.5, 0.5, 0.5)
     assert u1["gap_ref"] == -3.0 and math.isnan(u1["frac_ref"])   # J*_u ≤ 0: no per-UAV fraction
-    means_only = Evaluation(dict(_ev([1.0, 2.0], [3.0, 4.0], [100.0, 200.0]).metrics), True)
-    E.with_reference(means_only, Evaluation(dict(ref.metrics), True))   # the bench path: means, no details
-    assert {k: means_only.metrics[k] for k in m} == pytest.approx(m)
-    below = _ev([1.0], [1.0], [1.0])
-    assert math.isnan(E.with_reference(below, _ev([-1.0], [1.0], [1.0])).metrics["frac_ref"])
+    lat = E.with_reference(_ev([1.0, 2.0], [3.0, 4.0], [100.0, 200.0]),
+                           _ev([2.0, -1.0], [6.0, 2.0], [50.0, 100.0], lattice=[4.0, 1.0]))
+    assert lat.metrics["frac_ref"] == pytest.approx((0.25 + 2.0) / 2)   # segment gains: J*_L; > 1 not clipped
+    assert lat.metrics["gap_ref"] == pytest.approx(((4 - 1) + (1 - 2)) / 2) and lat.metrics["ref_is_lattice_value"] == 1
+    node = E.with_reference(_ev([1.0, 2.0], [3.0, 4.0], [100.0, 200.0]),
+                            _ev([2.0, -1.0], [6.0, 2.0], [50.0, 100.0], lattice=[4.0, 1.0], gain_mode="node"))
+    assert node.metrics["frac_ref"] == pytest.approx(0.5) and node.metrics["ref_is_lattice_value"] == 0  # J_eval(DP)
+    means_only = Evaluation({"objective": 1.5, "frac_ref": float("nan")}, True)
+    E.with_reference(means_only, Evaluation({"objective": 0.5}, True))  # no per-UAV records: not computable
+    assert math.isnan(means_only.metrics["frac_ref"]) and "gap_ref" not in means_only.metrics
+    with pytest.raises(InputError, match="reference"):
+        E.with_reference(_ev([1.0], [1.0], [1.0]), ref)

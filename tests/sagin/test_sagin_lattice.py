@@ -79,7 +79,9 @@ def test_dp_path_rescored_by_evaluator(tiny):                                   
     assert ev.metrics["direction_violations"] == 0 and ev.metrics["success"] == 1
     assert ev.metrics["switches"] == paths[0].H
     assert ev.feasible, ev.violations
-    assert E.with_reference(ev, ev).metrics["frac_ref"] == 1.0      # the reference against itself
+    ref = E.evaluate(inst, D.decisions(inst, paths))
+    ref.details.update(lattice_values=[j_l], gain_mode="segment")    # what the lattice-dp Solution's info gives
+    assert E.with_reference(ev, ref).metrics["frac_ref"] == pytest.approx(j_eval / j_l)
 
 
 def _brute_force(inst, lat, gains, start):

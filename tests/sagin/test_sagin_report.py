@@ -144,6 +144,7 @@ def test_per_uav_reference_table_equals_the_records(tiny_run):
         assert r.gap == pytest.approx(theirs["objective"] - mine["objective"], rel=1e-12)
         assert r.gap_lattice == pytest.approx(ref["lattice_values"][r.uav] - mine["objective"], rel=1e-12)
         assert r.frac == pytest.approx(mine["objective"] / theirs["objective"], rel=1e-12)
+        assert r.frac_lattice == pytest.approx(mine["objective"] / ref["lattice_values"][r.uav], rel=1e-12)
         assert r.rate_ratio == pytest.approx(mine["rate_mbps"] / theirs["rate_mbps"], rel=1e-12)
         assert r.time_ratio == pytest.approx(theirs["flight_time_s"] / mine["flight_time_s"], rel=1e-12)
     # ref-tiny has one test UAV: the per-UAV values are the bench's §6.5 columns of that cell
@@ -151,8 +152,9 @@ def test_per_uav_reference_table_equals_the_records(tiny_run):
     for method in ("sl", "graph"):
         row = df[df["method"] == method].iloc[0]
         mine = table[table["method"] == method].iloc[0]
-        assert mine["frac"] == pytest.approx(row["frac_ref"], rel=1e-9)
-        assert mine["gap"] == pytest.approx(row["gap_ref"], rel=1e-9)
+        assert row["ref_is_lattice_value"] == 1.0                    # segment gains: J* = J*_L (§6.5)
+        assert mine["frac_lattice"] == pytest.approx(row["frac_ref"], rel=1e-9)
+        assert mine["gap_lattice"] == pytest.approx(row["gap_ref"], rel=1e-9)
         assert mine["rate_ratio"] == pytest.approx(row["rate_ratio_ref"], rel=1e-9)
         assert mine["time_ratio"] == pytest.approx(row["time_ratio_ref"], rel=1e-9)
         cells = md_row(text, method, "gap (J_eval(DP) − J)")
