@@ -109,7 +109,7 @@ def list_command() -> None:
             typer.echo(f"    {sid:<22} {sc.description}{sweep}")
         exps = [e for e in experiment_ids() if load_experiment(e, "quick").family == family.id]
         if exps:
-            typer.echo("  experiments (optkit bench --experiment ID [--budget quick|paper]):")
+            typer.echo(f"  experiments (optkit bench --experiment ID [--budget {'|'.join(BUDGET_NAMES)}]):")
             for eid in exps:
                 exp = load_experiment(eid, "paper")
                 typer.echo(f"    {eid:<22} {exp.description}")

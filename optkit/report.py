@@ -775,6 +775,8 @@ def read_curves(directory: Path, notes: list):
         for col in ("config", "scenario", "point"):
             frame[col] = frame[col].fillna("").astype(str) if col in frame else ""
         frame["method_seed"] = frame["method_seed"] if "method_seed" in frame else 0
+        frame["seed"] = frame["seed"] if "seed" in frame else 0          # files written before curves had a seed
+        frame["_run"] = "s" + frame["seed"].astype(str) + "/ms" + frame["method_seed"].astype(str)
         frame["_file"] = path.name
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else None
@@ -814,15 +816,17 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
             window = max(1, int(round(0.01 * n_episodes)))
             windows.add(window)
             for ax, col in zip(axes, columns):
-                table = frame.pivot_table(index="episode", columns="method_seed", values=col, aggfunc="mean")
-                table = table.sort_index().rolling(window, min_periods=1).mean()
+                # one column per training run (instance seed, method seed); runs that did not depend on the
+                # instance seed wrote equal curves for every seed: those count once
+                table = frame.pivot_table(index="episode", columns="_run", values=col, aggfunc="mean")
+                table = table.T.drop_duplicates().T.sort_index().rolling(window, min_periods=1).mean()
                 mean = table.mean(axis=1)
                 std = table.std(axis=1, ddof=1) if table.shape[1] > 1 else None
                 n_seeds = table.shape[1]
                 color = palette[gi % len(palette)]
                 x = np.asarray(table.index, dtype=float)
                 ax.plot(x, mean.to_numpy(dtype=float), color=color, linewidth=1.2,
-                        label=f"{label} ({n_seeds} seed{'s' if n_seeds != 1 else ''})")
+                        label=f"{label} ({n_seeds} run{'s' if n_seeds != 1 else ''})")
                 if std is not None:
                     ax.fill_between(x, (mean - std).to_numpy(dtype=float), (mean + std).to_numpy(dtype=float),
                                     color=color, alpha=0.18, linewidth=0)
@@ -834,11 +838,11 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
             ax.legend(fontsize=8)
         window_text = ", ".join(str(w) for w in sorted(windows))
         fig.suptitle(f"{method}: training curves, moving average over {window_text} episode(s) (1 %), "
-                     "mean over method seeds ± 1 std")
+                     "mean over training runs ± 1 std")
         fig.tight_layout()
         figs.save(fig, name, f"{method}: training curves ({', '.join(columns)}) per configuration; moving average "
-                             f"over {window_text} episode(s) (1 % of the episodes), mean over method seeds with a "
-                             "±1 std band.")
+                             f"over {window_text} episode(s) (1 % of the episodes), mean over training runs "
+                             "(instance seed, method seed) with a ±1 std band.")
 
 
 def _family_report(res: Results, figs: Figures) -> list[str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,6 @@ def rate_bounds(inst) -> tuple[float, float]:
 
 
 MAP_CACHE_ENV = "OPTKIT_MAP_CACHE"        # folder of the on-disk radio maps; "off" disables the disk cache
-_MAP_SOURCES = ("radio.py", "antennas.py", "pathloss.py", "buildings.py")
 
 
 def map_cache_dir() -> Path | None:
@@ -77,12 +77,15 @@ def map_cache_dir() -> Path | None:
 
 
 def map_cache_key(inst) -> str:
-    """sha256 hex of the instance JSON and of the bytes of the modules that compute the raster."""
+    """sha256 hex of the instance JSON and of the bytes of the modules that compute the raster (radio.py and every
+    formulation module it imports, transitively: antennas, path loss, buildings, random fields, generator, instance)."""
+    from optkit.formulations.sagin import radio
+    from optkit.sources import import_closure
+
     digest = hashlib.sha256(inst.to_json().encode())
-    here = Path(__file__).resolve().parent
-    for name in _MAP_SOURCES:
-        digest.update(name.encode())
-        digest.update((here / name).read_bytes())
+    for path in import_closure(radio.__file__, packages=("optkit.formulations",)):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -101,8 +104,9 @@ def _build_map(inst) -> CachedRadioMap:
                 cmap.axes = [data[f"axis{k}"] for k in range(3)]
                 cmap.rate_grid, cmap.rsrp_grid = data["rate_grid"], data["rsrp_grid"]
             return cmap
-        except (OSError, KeyError, ValueError):                       # unreadable entry: rebuild it
-            pass
+        except (OSError, KeyError, ValueError) as exc:                # unreadable entry: rebuild it, say so
+            warnings.warn(f"sagin radio map cache: cannot read {path} ({type(exc).__name__}: {exc}); rebuilding it",
+                          stacklevel=2)
     cmap = CachedRadioMap(model)
     cmap.rate_grid = cmap.rate_grid.astype(np.float32)
     cmap.rsrp_grid = cmap.rsrp_grid.astype(np.float32)
@@ -113,8 +117,9 @@ def _build_map(inst) -> CachedRadioMap:
             np.savez(tmp, rate_grid=cmap.rate_grid, rsrp_grid=cmap.rsrp_grid,
                      **{f"axis{k}": ax for k, ax in enumerate(cmap.axes)})
             os.replace(tmp, path)                                     # atomic: readers never see half a file
-        except OSError:                                               # read-only or full disk: keep it in memory
-            pass
+        except OSError as exc:                                        # read-only or full disk: keep it in memory
+            warnings.warn(f"sagin radio map cache: cannot store {path} ({exc}); the map stays in memory only",
+                          stacklevel=2)
     return cmap
 
 

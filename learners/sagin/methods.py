@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 
-from optkit import formulations
 from optkit.errors import InputError
 from optkit.formulations.sagin import generator as G
 from optkit.formulations.sagin.env import REMAIN, SWITCH, SaginEnv
@@ -51,19 +50,14 @@ from optkit.learners import ddqn as ddqn_core
 from optkit.learners import harness
 from optkit.learners import sac as sac_core
 from optkit.solution import Solution, Status
+from optkit.sources import import_closure
 
 FAMILY = "sagin"
 TOPS = ("ddqn", "rsrp", "maxrate", "sinr")
 LOWERS = ("csac", "sac", "straight", "lattice")
-# The code a trained model depends on: the learner cores and the sagin modules that shape the environment.
-# numpy_sac.py (the SAC update's numpy backend) enters when present.
-_FAMILY_DIR = Path(formulations.__file__).resolve().parent / "sagin"
-_CORE_DIR = Path(ddqn_core.__file__).resolve().parent
-SOURCES = harness.source_files(__file__, *(path for path in (_CORE_DIR / f"{name}.py" for name in (
-                                   "ddqn", "dqn", "sac", "numpy_sac", "numpy_update")) if path.is_file()),
-                               *(_FAMILY_DIR / f"{name}.py" for name in (
-                                   "antennas", "buildings", "env", "evaluator", "formulation", "generator",
-                                   "instance", "mobility", "pathloss", "radio")))
+# The code a trained model depends on: the learner core and every optkit.formulations / optkit.learners module this
+# one imports, transitively (environment, radio model, random fields, generator, learner cores, ...).
+SOURCES = list(dict.fromkeys(harness.source_files(*import_closure(__file__))))
 # The 26 lattice directions m ∈ {−1, 0, 1}³ \ {0} of `drl` (§7.2), in lexicographic order of m.
 LATTICE = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)],
                    dtype=float)

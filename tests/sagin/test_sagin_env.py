@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from optkit.errors import InputError
 from optkit.formulations.sagin import env as envmod
 from optkit.formulations.sagin.env import REMAIN, SWITCH, SaginEnv
-from optkit.formulations.sagin.evaluator import evaluate
+from optkit.formulations.sagin.evaluator import Decisions, evaluate
 from optkit.formulations.sagin.generator import generate
 from optkit.formulations.sagin.gym_env import SaginGymEnv, SaginMultiGymEnv
 from optkit.formulations.sagin.radio import CachedRadioMap, radio_model, rate_normalisation
@@ -122,6 +122,11 @@ def test_rollout_decisions_scored_by_evaluator_match_env(quick):
     for u, rec in enumerate(ev.details["uavs"]):
         for key in METRICS:
             assert rec[key] == pytest.approx(s[key][u], rel=1e-12, abs=1e-12), key   # boundary: the E24 record
+    # the E24 record is consistent with the positions: every step the evaluator sees shortened onto the box was
+    # clipped (the record may hold more: proposals leaving the box by less than 1e-6 m)
+    dec = env.decisions()
+    positional = evaluate(quick, Decisions(dec.positions, dec.serving, dec.projections)).details["uavs"]
+    assert all(0 < p["boundary_events"] <= s["boundary_events"][u] for u, p in enumerate(positional))
     assert s["switches"].sum() > 0 and s["boundary_events"].sum() > 0     # the policy exercised both
 
 

@@ -2,6 +2,8 @@
 the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the evaluator
 accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
 paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,46 @@ def test_radio_map_disk_cache(tmp_path, monkeypatch):
     assert envmod.map_cache_dir() is None
     envmod.cached_radio_map(other)
     assert len(list(tmp_path.glob("*.npz"))) == 1
+
+
+@pytest.mark.parametrize("max_steps, arrives", [(200, True), (5, False)])
+def test_done_is_arrival_and_truncation_is_bootstrapped(max_steps, arrives):
+    """§7.1 step 4: arrival is terminal (done = 1 on the arriving transition only), reaching N_max is a time-limit
+    truncation (done = 0, bootstrapped); a finished UAV stores nothing more. Both replays (DDQN and CSAC)."""
+    inst = _inst("ref-tiny", overrides={"uav": {"starts": [[1300.0, 1500.0, 100.0]], "max_steps": max_steps}})
+    agent = M.Agent(_config("ddqn-csac"), inst.n_bs + 4, 0, 0, buffer=500)
+    env = SaginEnv(inst, "exact")
+    env.reset()
+    steps = 0
+    while not env.done:
+        idx = np.flatnonzero(env.active)
+        act = agent.act(env, idx, 0.5)
+        act["direction"][idx] = env.q_f - env.q[idx]            # fly straight: 141 m to q_f, arrival radius 30 m
+        res = env.step(act["top"], act["direction"], act["target"])
+        agent.observe(env, idx, act, res)
+        steps += 1
+    assert bool(env.arrived[0]) == arrives and steps == (12 if arrives else 5)   # ⌈(141.4 − 30) / 10⌉ = 12
+    for memory in (agent.top.memory, agent.low.memory):
+        done = memory.data["done"][:len(memory)]
+        assert len(memory) == steps                              # one transition per step, none after the end
+        assert done.tolist() == [0.0] * (steps - 1) + [1.0 if arrives else 0.0]
+    assert np.allclose(agent.low.memory.data["costs"][:steps, 1], 0.0)  # no boundary event on the straight line
+
+
+def test_checkpoint_code_version_covers_every_module_the_training_imports():
+    import importlib
+    import sys
+
+    from optkit.sources import import_closure
+
+    names = {p.name for p in M.SOURCES}
+    for must in ("fields.py", "radio.py", "env.py", "generator.py", "numpy_sac.py", "ddqn.py", "methods.py"):
+        assert must in names, must
+    closure = set(import_closure(M.__file__))
+    assert closure <= set(M.SOURCES)
+    # every optkit.formulations.sagin / optkit.learners module loaded by the learner module is covered
+    importlib.import_module("optkit.learners.sagin.methods")
+    loaded = {Path(m.__file__).resolve() for n, m in list(sys.modules.items())
+              if n.startswith(("optkit.formulations.sagin.", "optkit.learners.")) and getattr(m, "__file__", None)
+              and not m.__file__.endswith("__init__.py") and n.split(".")[-1] in {p.stem for p in closure}}
+    assert loaded <= closure
