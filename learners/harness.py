@@ -175,6 +175,18 @@ def obtain(family: str, method: str, preset: str, config: dict, seed: int, sourc
     return {"states": states, "meta": meta, "path": str(path), "cache_hit": False}
 
 
+def train_cached(family: str, method: str, preset: str, config: dict, seed: int, sources, fit: Callable, *,
+                 out: str | None = None, progress: bool = True) -> dict:
+    """`optkit train` of one learner: obtain() its model for (preset, config, seed) (trains on a cache miss) and copy
+    the checkpoint to `out` when given. Returns {path, train_s, episodes, curve, cache_hit, wall_s}."""
+    start = time.perf_counter()
+    got = obtain(family, method, preset, config, seed, sources, fit, progress=progress)
+    path = copy_checkpoint(got["path"], out) if out else got["path"]
+    meta = got["meta"]
+    return {"path": str(Path(path)), "train_s": meta["train_s"], "episodes": meta["episodes"], "curve": meta["curve"],
+            "cache_hit": got["cache_hit"], "wall_s": time.perf_counter() - start}
+
+
 def copy_checkpoint(path: str, out: str) -> str:
     """Copy a checkpoint (.pt and .json) to `out` (a .pt path or stem); returns the new .pt path."""
     src_pt, src_json = ckpt.checkpoint_files(path)

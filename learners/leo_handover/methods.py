@@ -7,7 +7,6 @@ word. The final network (or table) is evaluated without checkpoint selection (§
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -179,12 +178,8 @@ def train_with(method: str, family: str, scenario: str, point, seed: int, budget
         raise InputError(f"method '{method}' belongs to family '{FAMILY}', not '{family}'")
     preset = harness.TrainingSet(FAMILY, scenario, point).preset
     config = _config(method, budget, base_seed, options)
-    start = time.perf_counter()
-    got = harness.obtain(FAMILY, method, preset, config, seed, SOURCES, _fit(method), progress=progress)
-    path = harness.copy_checkpoint(got["path"], out) if out else got["path"]
-    meta = got["meta"]
-    return {"path": str(Path(path)), "train_s": meta["train_s"], "episodes": meta["episodes"], "curve": meta["curve"],
-            "cache_hit": got["cache_hit"], "wall_s": time.perf_counter() - start}
+    return harness.train_cached(FAMILY, method, preset, config, seed, SOURCES, _fit(method), out=out,
+                                progress=progress)
 
 
 def entry_points(method: str, *, mask_option: bool = False):
