@@ -11,7 +11,8 @@ from optkit.formulations.sagin.instance import SaginInstance
 from optkit.scenarios import load_scenario, merge, scenario_ids
 
 PRESETS = ["paper-default", "sweep-speed", "sweep-uavs", "ref-tiny", "ref-small", "ref-medium", "quick",
-           "env-suburban", "env-urban", "env-dense", "env-highrise"]
+           "env-suburban", "env-urban", "env-dense", "env-highrise",
+           "area-beam", "quick-area-beam"]              # the §11 item 43 sensitivity (toolkit addition)
 
 
 def _params(preset="paper-default", **groups):
