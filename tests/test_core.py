@@ -492,11 +492,15 @@ def test_load_instance_round_trip_and_family_mismatch(tmp_path):
     assert api.load_instance(path).to_json() == inst.to_json()
     assert api.load_instance(path, "allocate").to_json() == inst.to_json()
     data = json.loads(path.read_text())
-    data["family"] = "sagin"
+    data["family"] = "leo-handover"
     other = tmp_path / "other.json"
     other.write_text(json.dumps(data))
-    with pytest.raises(InputError, match="'sagin' instance, not 'allocate'"):
+    with pytest.raises(InputError, match="'leo-handover' instance, not 'allocate'"):
         api.load_instance(other, "allocate")
+    with pytest.raises(InputError, match="missing field"):          # a registered family, another schema
+        api.load_instance(other)
+    data["family"] = "no-such-family"
+    other.write_text(json.dumps(data))
     with pytest.raises(UnknownNameError):
         api.load_instance(other)
     with pytest.raises(InputError, match="cannot read"):

@@ -2,7 +2,6 @@
 the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the evaluator
 accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
 paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -321,19 +320,12 @@ def test_done_is_arrival_and_truncation_is_bootstrapped(max_steps, arrives):
 
 
 def test_checkpoint_code_version_covers_every_module_the_training_imports():
-    import importlib
-    import sys
-
     from optkit.sources import import_closure
 
     names = {p.name for p in M.SOURCES}
-    for must in ("fields.py", "radio.py", "env.py", "generator.py", "numpy_sac.py", "ddqn.py", "methods.py"):
+    for must in ("fields.py", "radio.py", "env.py", "generator.py", "instance.py", "numpy_sac.py", "ddqn.py",
+                 "sac.py", "methods.py"):
         assert must in names, must
     closure = set(import_closure(M.__file__))
     assert closure <= set(M.SOURCES)
-    # every optkit.formulations.sagin / optkit.learners module loaded by the learner module is covered
-    importlib.import_module("optkit.learners.sagin.methods")
-    loaded = {Path(m.__file__).resolve() for n, m in list(sys.modules.items())
-              if n.startswith(("optkit.formulations.sagin.", "optkit.learners.")) and getattr(m, "__file__", None)
-              and not m.__file__.endswith("__init__.py") and n.split(".")[-1] in {p.stem for p in closure}}
-    assert loaded <= closure
+    assert not any(p.parent.name == "leo_handover" or p.name in ("report.py", "api.py") for p in closure)
