@@ -2,7 +2,6 @@
 the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the evaluator
 accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
 paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
-
 import numpy as np
 import pytest
 
