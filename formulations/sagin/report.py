@@ -176,6 +176,17 @@ def draw_scene(ax, record: dict) -> None:
 
 # ----------------------------------------------------------------------------------------------- trajectories
 
+def _trajectory_records(ctx: _Context, scenario: str) -> list[tuple]:
+    """(point, method, config, *first record) of every series with trajectories at each point of `scenario`."""
+    out = []
+    for point, _ in ctx.res.points[scenario]:
+        for method, config in ctx.series():
+            found = ctx.first_record(scenario, point, method, config)
+            if found is not None and found[2].get("positions"):
+                out.append((point, method, config, *found))
+    return out
+
+
 def _trajectories(ctx: _Context, figs) -> list[str]:
     """First test UAV of the first seed per series and sweep point: x–y and altitude against time."""
     from matplotlib.figure import Figure
@@ -188,12 +199,7 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
     drawn = False
     for scenario in ctx.res.sweep["scenarios"]:
         name = f"trajectories-{_tag(scenario)}.png"
-        entries = []
-        for point, _ in ctx.res.points[scenario]:
-            for method, config in ctx.series():
-                found = ctx.first_record(scenario, point, method, config)
-                if found is not None and found[2].get("positions"):
-                    entries.append((point, method, config, *found))
+        entries = _trajectory_records(ctx, scenario)
         if not entries:
             figs.skip(name, f"no cell records with trajectories for '{scenario}' (records/*.json)")
             continue
@@ -246,12 +252,7 @@ def _trajectories_all(ctx: _Context, figs) -> list[str]:
 
     for scenario in ctx.res.sweep["scenarios"]:
         name = f"trajectories-all-{_tag(scenario)}.png"
-        panels = []
-        for point, _ in ctx.res.points[scenario]:
-            for method, config in ctx.series():
-                found = ctx.first_record(scenario, point, method, config)
-                if found is not None and found[2].get("positions"):
-                    panels.append((point, method, config, *found))
+        panels = _trajectory_records(ctx, scenario)
         if not panels:
             figs.skip(name, f"no cell records with trajectories for '{scenario}' (records/*.json)")
             continue
