@@ -486,10 +486,12 @@ def _x_axis(res: Results, scenario: str):
     return xs, ticks, xlabel, numeric
 
 
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")          # series colours of every figure, in order
+
+
 def _colors(res: Results) -> dict:
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-               "#17becf"]
-    return {s: palette[i % len(palette)] for i, s in enumerate(series_list(res))}
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series_list(res))}
 
 
 def _has_data(res: Results, scenario: str, method: str, config: str, metric: str) -> bool:
@@ -790,7 +792,6 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
     curves = read_curves(res.directory, notes)
     if curves is None:
         return figs.skip("convergence-<method>.png", "no training curves (curves/*.csv) in the directory")
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     for method, mframe in curves.groupby("method", sort=True):
         name = f"convergence-{_safe(method)}.png"
         columns = [c for c in mframe.columns if c not in CURVE_ID_COLUMNS and not c.startswith("_")
@@ -823,7 +824,7 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
                 mean = table.mean(axis=1)
                 std = table.std(axis=1, ddof=1) if table.shape[1] > 1 else None
                 n_seeds = table.shape[1]
-                color = palette[gi % len(palette)]
+                color = PALETTE[gi % len(PALETTE)]
                 x = np.asarray(table.index, dtype=float)
                 ax.plot(x, mean.to_numpy(dtype=float), color=color, linewidth=1.2,
                         label=f"{label} ({n_seeds} run{'s' if n_seeds != 1 else ''})")

@@ -195,7 +195,6 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
              "First test UAV of the first instance seed per method (spec §11 item 32; the metrics tables are means "
              "over all test UAVs). Metrics of that UAV:", ""]
     colors = core._colors(ctx.res)
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     drawn = False
     for scenario in ctx.res.sweep["scenarios"]:
         name = f"trajectories-{_tag(scenario)}.png"
@@ -210,6 +209,7 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
         table = []
         for i, (point, method, config, seed, mseed, rec) in enumerate(entries):
             path = np.asarray(rec["positions"][0], dtype=float).reshape(-1, 3)
+            palette = core.PALETTE
             color = palette[i % len(palette)] if several_points else colors.get((method, config), palette[0])
             label = _series_label(ctx, scenario, point, method, config)
             style = LINESTYLES[i % len(LINESTYLES)]
@@ -412,7 +412,6 @@ def _training(ctx: _Context, figs) -> list[str]:
     lines = ["### Training curves", "",
              f"Per-episode returns smoothed by a {MOVING_AVERAGE}-episode trailing moving average per training run, "
              "then mean ± std over runs (one curves file per run); last value of each trace:", ""]
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     table = []
     drawn = False
     for method, mframe in curves.groupby("method", sort=True):
@@ -431,7 +430,7 @@ def _training(ctx: _Context, figs) -> list[str]:
         groups = list(mframe.groupby(["config", "scenario", "point"], sort=False))
         several = len(groups) > 1
         for gi, ((config, scenario, point), frame) in enumerate(groups):
-            color = palette[gi % len(palette)]
+            color = core.PALETTE[gi % len(core.PALETTE)]
             label = " ".join(t for t in (config, scenario, ctx.point_text(scenario, point)
                                          if scenario in ctx.res.points else point) if t) if several else method
             row = [method, label if several else (config or "default"), frame["_file"].nunique()]
@@ -535,9 +534,9 @@ def _reference(ctx: _Context, figs) -> list[str]:
              f"Per test UAV u: gap_u = J_eval(DP)_u − J_u and frac_u = J_u / J_eval(DP)_u (J_eval(DP): the "
              "evaluator's value of the lattice-dp path, comparable in both gain modes; frac only where "
              "J_eval(DP)_u > 0, > 1 is reported, not clipped), gap_L = J*_L,u − J_u against the DP's own lattice "
-             f"value and frac_L = J_u / J*_L,u (the spec's §6.5 fraction with segment gains, `frac_ref` of the results "
-             f"table), R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. Mean ± std over "
-             "UAVs and seeds:", ""]
+             "value and frac_L = J_u / J*_L,u (the spec's §6.5 fraction with segment gains, `frac_ref` of the "
+             f"results table), R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. "
+             "Mean ± std over UAVs and seeds:", ""]
     colors = core._colors(ctx.res)
     for (sc, pt), place in df.groupby(["scenario", "point"], sort=False):
         summary = []
