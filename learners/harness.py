@@ -175,6 +175,22 @@ def obtain(family: str, method: str, preset: str, config: dict, seed: int, sourc
     return {"states": states, "meta": meta, "path": str(path), "cache_hit": False}
 
 
+def learner_config(family: str, method: str, budget: str, base_seed: int, options: dict) -> dict:
+    """load_config of (method, budget) with the given options (None: not given) and the base seed applied."""
+    config = load_config(family, method, budget)
+    config.update({k: v for k, v in options.items() if v is not None})
+    config["base_seed"] = int(base_seed)
+    return config
+
+
+def training_preset(family: str, method: str, requested_family: str, scenario: str, point: str | None) -> str:
+    """The preset id a learner of `family` trains on for `optkit train -f requested_family -s scenario --point`;
+    refuses a method of another family."""
+    if requested_family != family:
+        raise InputError(f"method '{method}' belongs to family '{family}', not '{requested_family}'")
+    return TrainingSet(family, scenario, point).preset
+
+
 def train_cached(family: str, method: str, preset: str, config: dict, seed: int, sources, fit: Callable, *,
                  out: str | None = None, progress: bool = True) -> dict:
     """`optkit train` of one learner: obtain() its model for (preset, config, seed) (trains on a cache miss) and copy

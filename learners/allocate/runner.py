@@ -77,9 +77,7 @@ def solve_with(model_cls, method: str, sources, inst, seed: int, budget: str, ch
 def train_with(model_cls, method: str, sources, family: str, scenario: str, point, seed: int, budget: str, out,
                lr, batch_size, progress: bool) -> dict:
     """Train (or fetch from the cache) a model for a preset point; `out` also receives a copy."""
-    if family != FAMILY:
-        raise InputError(f"method '{method}' belongs to family '{FAMILY}', not '{family}'")
-    preset = harness.TrainingSet(FAMILY, scenario, point).preset
+    preset = harness.training_preset(FAMILY, method, family, scenario, point)
     got = _obtain(model_cls, method, sources, preset, seed, budget, None, lr, batch_size, progress)
     path = harness.copy_checkpoint(got["path"], out) if out else got["path"]
     meta = got["meta"]

@@ -129,20 +129,13 @@ def _policy(config: dict, states: dict, obs_dim: int, n_actions: int, mask_colum
     return policy
 
 
-def _config(method: str, budget: str, base_seed: int, options: dict) -> dict:
-    config = harness.load_config(FAMILY, method, budget)
-    config.update({k: v for k, v in options.items() if v is not None})
-    config["base_seed"] = int(base_seed)
-    return config
-
-
 def solve_with(method: str, inst, seed: int, budget: str, checkpoint, mask_at_test: str | None,
                options: dict) -> Solution:
     """Load or train (training worlds of the instance's base seed, run seed = `seed`), then roll the greedy policy
     out on every test episode. runtime_s is the decision time; training time is info["train_s"]."""
     if checkpoint is None:
         harness.check_preset_instance(inst)
-    config = _config(method, budget, inst.seed, options)
+    config = harness.learner_config(FAMILY, method, budget, inst.seed, options)
     got = harness.obtain(FAMILY, method, inst.preset, config, seed, SOURCES, _fit(method), checkpoint=checkpoint)
     meta = got["meta"]
     params = learner_params(inst.params(), meta["config"])
@@ -172,16 +165,6 @@ def solve_with(method: str, inst, seed: int, budget: str, checkpoint, mask_at_te
                     runtime_s=seconds, info=info)
 
 
-def train_with(method: str, family: str, scenario: str, point, seed: int, budget: str, out, base_seed: int,
-               options: dict, progress: bool) -> dict:
-    if family != FAMILY:
-        raise InputError(f"method '{method}' belongs to family '{FAMILY}', not '{family}'")
-    preset = harness.TrainingSet(FAMILY, scenario, point).preset
-    config = _config(method, budget, base_seed, options)
-    return harness.train_cached(FAMILY, method, preset, config, seed, SOURCES, _fit(method), out=out,
-                                progress=progress)
-
-
 def entry_points(method: str, *, mask_option: bool = False):
     """The registry's solve and train of one learner id (its table in _learners.toml selects the configuration)."""
 
@@ -207,8 +190,11 @@ def entry_points(method: str, *, mask_option: bool = False):
               train_every: int | None = None, device: str | None = None, progress: bool = True) -> dict:
         """Train (or fetch from the cache) on the preset's training worlds of base seed `base_seed`, run seed
         `seed`: {path, train_s, episodes, curve, cache_hit}."""
-        return train_with(method, family, scenario, point, seed, budget, out, base_seed,
-                          {"episodes": episodes, "train_every": train_every, "device": device}, progress)
+        preset = harness.training_preset(FAMILY, method, family, scenario, point)
+        options = {"episodes": episodes, "train_every": train_every, "device": device}
+        config = harness.learner_config(FAMILY, method, budget, base_seed, options)
+        return harness.train_cached(FAMILY, method, preset, config, seed, SOURCES, _fit(method), out=out,
+                                    progress=progress)
 
     chosen = solve_masked if mask_option else solve
     name = method.replace("-", "_")

@@ -343,19 +343,12 @@ def training_preset(inst) -> str:
     return inst.train_preset or inst.preset
 
 
-def _config(method: str, budget: str, base_seed: int, options: dict) -> dict:
-    config = harness.load_config(FAMILY, method, budget)
-    config.update({k: v for k, v in options.items() if v is not None})
-    config["base_seed"] = int(base_seed)
-    return config
-
-
 def solve_with(method: str, inst, seed: int, budget: str, checkpoint, options: dict) -> Solution:
     """Load or train (training preset of the instance, its seed as base seed, method seed `seed`), then roll the
     deterministic policy out on the instance's test starts with the exact backend."""
     if checkpoint is None:
         harness.check_preset_instance(inst)
-    config = _config(method, budget, inst.seed, options)
+    config = harness.learner_config(FAMILY, method, budget, inst.seed, options)
     preset = training_preset(inst)
     got = harness.obtain(FAMILY, method, preset, config, seed, SOURCES, _fit(method), checkpoint=checkpoint)
     meta = got["meta"]
@@ -377,16 +370,6 @@ def solve_with(method: str, inst, seed: int, budget: str, checkpoint, options: d
                     info=info)
 
 
-def train_with(method: str, family: str, scenario: str, point, seed: int, budget: str, out, base_seed: int,
-               options: dict, progress: bool) -> dict:
-    if family != FAMILY:
-        raise InputError(f"method '{method}' belongs to family '{FAMILY}', not '{family}'")
-    preset = harness.TrainingSet(FAMILY, scenario, point).preset
-    config = _config(method, budget, base_seed, options)
-    return harness.train_cached(FAMILY, method, preset, config, seed, SOURCES, _fit(method), out=out,
-                                progress=progress)
-
-
 def entry_points(method: str):
     """The registry's solve and train of one learner id (its table in _learners.toml selects the configuration)."""
 
@@ -401,8 +384,10 @@ def entry_points(method: str):
               out: str | None = None, base_seed: int = 0, episodes: int | None = None, progress: bool = True) -> dict:
         """Train (or fetch from the cache) on the preset's instance of seed `base_seed`, method seed `seed`:
         {path, train_s, episodes, curve, cache_hit, wall_s}."""
-        return train_with(method, family, scenario, point, seed, budget, out, base_seed, {"episodes": episodes},
-                          progress)
+        preset = harness.training_preset(FAMILY, method, family, scenario, point)
+        config = harness.learner_config(FAMILY, method, budget, base_seed, {"episodes": episodes})
+        return harness.train_cached(FAMILY, method, preset, config, seed, SOURCES, _fit(method), out=out,
+                                    progress=progress)
 
     name = method.replace("-", "_")
     solve.__name__ = solve.__qualname__ = f"solve_{name}"

@@ -323,10 +323,11 @@ def test_second_solve_is_a_cache_hit_with_identical_decisions(smoke, learned, ow
 def test_ablation_has_15_dimensional_observations(smoke, own_cache):
     from optkit.formulations.leo_handover.generator import fit_training_scaler
     from optkit.learners import checkpoint as ckpt
+    from optkit.learners import harness
     from optkit.learners.leo_handover import methods
 
     for method, dropped in (("dqn-no-range", "range"), ("dqn-no-elev", "elevation"), ("dqn", None)):
-        config = methods._config(method, "check", smoke.seed, {})
+        config = harness.learner_config("leo-handover", method, "check", smoke.seed, {})
         params = methods.learner_params(smoke.params(), config)
         env = HandoverEnv([smoke.orbits()], params, instance_scaler(smoke))
         assert env.obs_dim == (15 if dropped else 20), method
