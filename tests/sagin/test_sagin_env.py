@@ -27,16 +27,6 @@ def _inst(name, seed=0, overrides=None):
     return generate(merge(params, overrides) if overrides else params, seed, name)
 
 
-@pytest.fixture(scope="module")
-def quick():
-    return _inst("quick")
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return _inst("ref-tiny")
-
-
 def _policy(env, rng, p_switch=0.1, noise=20.0):
     """Scripted exploration: toward q_f plus noise, random Switch to a random candidate."""
     top = (rng.random(env.n_uavs) < p_switch).astype(np.int64)

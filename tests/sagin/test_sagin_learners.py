@@ -20,16 +20,6 @@ def _inst(name, seed=0, overrides=None):
     return generate(merge(params, overrides) if overrides else params, seed, name)
 
 
-@pytest.fixture(scope="module")
-def quick():
-    return _inst("quick")
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return _inst("ref-tiny")
-
-
 def _config(method, budget="smoke", **changes):
     config = harness.load_config("sagin", method, budget)
     config.update({"base_seed": 0, "backend": "exact", **changes})

@@ -11,11 +11,6 @@ from optkit.formulations.sagin.generator import generate
 from optkit.scenarios import load_scenario, merge
 
 
-@pytest.fixture(scope="module")
-def quick():
-    return generate(load_scenario("sagin", "quick").params, 0, "quick")
-
-
 def _points(rng, n, lo=(0, 0, 100), hi=(2000, 2000, 300)):
     return rng.uniform(lo, hi, size=(n, 3))
 
