@@ -359,10 +359,12 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
     return df.sort_values(keys, kind="stable").drop(columns="_point_order").reset_index(drop=True)
 
 
-def write_tables(out: Path, family: str):
+def write_tables(out: Path, family: str, records: list | None = None):
+    """results.parquet and results.csv of a results directory; `records`: its cell records when the caller holds
+    them already (a running sweep), else they are read from the directory."""
     manifest = json.loads((Path(out) / MANIFEST).read_text())
     df = results_frame(read_rows(out), family, manifest["sweep"]["points"], manifest["sweep"].get("configs", ()),
-                       read_records(out))
+                       read_records(out) if records is None else records)
     if not df.empty:
         replace_atomically(out / PARQUET, lambda p: df.to_parquet(p, index=False))
         replace_atomically(out / CSV, lambda p: df.to_csv(p, index=False))
@@ -374,12 +376,14 @@ def _file_stem(cell: dict) -> str:
     return "__".join(parts + [f"ms{cell['method_seed']}"]).replace("/", "_").replace("=", "-")
 
 
-def _write_record(out: Path, cell: dict, record: dict) -> None:
-    """The family record of one cell: records/<method>__<config>__<scenario>__<point>__s<seed>__ms<seed>.json."""
+def _write_record(out: Path, cell: dict, record: dict) -> dict:
+    """Write the family record of one cell (records/<method>__<config>__<scenario>__<point>__s<seed>__ms<seed>.json);
+    returns the entry as `read_records` gives it back."""
     folder = out / RECORDS
     folder.mkdir(exist_ok=True)
     data = json.dumps({**{c: cell[c] for c in ID_COLUMNS}, "record": json_ready(record)}, allow_nan=True)
     replace_atomically(folder / f"{_file_stem(cell)}.json", lambda p: Path(p).write_text(data))
+    return json.loads(data)
 
 
 def read_records(out: Path) -> list[dict]:
@@ -608,19 +612,20 @@ def _run_locked(sweep: Sweep, out: Path, jobs: int, executor: str, scheduler, pr
     bar = Progress(len(cells), len(cells) - len(todo), enabled=progress)
     writer = RowWriter(out / ROWS)
     last_table = time.monotonic()
+    records = read_records(out)                   # read once; the sweep's new records are added as they come
 
     def on_result(result) -> None:
         nonlocal last_table
         row, curve, record = result
         if record is not None:
-            _write_record(out, row, record)       # before the row: a row on file always has its record
+            records.append(_write_record(out, row, record))   # before the row: a row on file has its record
         row.update(meta)
         writer.append(row)
         if curve:
             _write_curve(out, row, curve)
         bar.update(row)
         if time.monotonic() - last_table > TABLE_REFRESH_S:
-            write_tables(out, sweep.family)
+            write_tables(out, sweep.family, records)
             last_table = time.monotonic()
 
     try:
@@ -631,7 +636,7 @@ def _run_locked(sweep: Sweep, out: Path, jobs: int, executor: str, scheduler, pr
                 _run_dask(tasks, jobs, scheduler, on_result)
     finally:
         writer.close()
-        df = write_tables(out, sweep.family)
+        df = write_tables(out, sweep.family, records)
     return df
 
 
