@@ -19,6 +19,13 @@ class Status(str, enum.Enum):
         return self.value
 
 
+def worst_status(statuses, default: Status) -> Status:
+    """The least good of the statuses of a solution's parts (per episode, per UAV) in the declaration order of
+    Status (optimal best, error worst); `default` when there are none."""
+    order = list(Status)
+    return max(statuses, key=order.index) if statuses else default
+
+
 @dataclass
 class Solution:
     """Decisions of one method on one instance.

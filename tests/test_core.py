@@ -533,3 +533,11 @@ def test_api_solve_and_evaluate_random():
         api.solve(inst, "random", gap=0.1)
     with pytest.raises(UnknownNameError):
         api.solve(inst, "nosuch")
+
+
+def test_worst_status_orders_from_optimal_to_error():
+    from optkit.solution import Status, worst_status
+
+    assert worst_status([Status.OPTIMAL, Status.TIME_LIMIT, Status.FEASIBLE], Status.OPTIMAL) == Status.TIME_LIMIT
+    assert worst_status([Status.INFEASIBLE, Status.ERROR], Status.OPTIMAL) == Status.ERROR
+    assert worst_status([], Status.ERROR) == Status.ERROR

@@ -13,7 +13,7 @@ from optkit.errors import InputError
 from optkit.formulations.leo_handover import offline
 from optkit.formulations.leo_handover.episode import episode_pairs, evaluation_specs, evaluation_tables
 from optkit.formulations.leo_handover.evaluator import Decisions
-from optkit.solution import Solution, Status
+from optkit.solution import Solution, Status, worst_status
 
 FAMILY = "leo-handover"
 
@@ -71,7 +71,6 @@ def solve_dp(inst, *, seed: int = 0, lam: float | str = "lex", time_limit: float
                     info={"lam": lam, "objective": "mean of sum q - lam H" if lam != "lex" else "mean of sum q at H_min"})
 
 
-_STATUS_ORDER = (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT, Status.INFEASIBLE, Status.ERROR)
 
 
 def solve_milp(inst, *, seed: int = 0, lam: float | str = 1.0, time_limit: float = 60.0,
@@ -93,7 +92,7 @@ def solve_milp(inst, *, seed: int = 0, lam: float | str = 1.0, time_limit: float
         srv.append(np.asarray(out["srv"], dtype=np.int64))
         objectives.append(_episode_objective(table, srv[-1], lam))
         bounds.append(float(out["bound"]) if out["bound"] is not None else float("nan"))
-    status = max(statuses, key=_STATUS_ORDER.index) if statuses else Status.OPTIMAL
+    status = worst_status(statuses, Status.OPTIMAL)
     objective = float(np.mean(objectives)) if objectives else 0.0
     if lam == "lex":            # the MILP's own bound is on Σq − λ_lex·H, not on the reported Σq
         bound = objective if status == Status.OPTIMAL else float("nan")

@@ -16,11 +16,10 @@ import numpy as np
 from optkit.errors import InputError
 from optkit.formulations.sagin import formulation as F
 from optkit.formulations.sagin import lattice_dp, p2l_milp
-from optkit.solution import Solution, Status
+from optkit.solution import Solution, Status, worst_status
 
 FAMILY = "sagin"
 GAIN_MODES = ("segment", "node")
-_STATUS_ORDER = (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT, Status.INFEASIBLE, Status.ERROR)
 
 
 def _gain_mode(inst, gain_mode: str | None) -> str:
@@ -30,13 +29,9 @@ def _gain_mode(inst, gain_mode: str | None) -> str:
     return mode
 
 
-def _worst(statuses) -> Status:
-    return max(statuses, key=_STATUS_ORDER.index) if statuses else Status.ERROR
-
-
 def _solution(method: str, inst, paths, statuses, values, runtime: float, info: dict) -> Solution:
     """Decisions of the per-UAV paths; objective = mean J*_L when every UAV has a lattice value."""
-    status = _worst(statuses)
+    status = worst_status(statuses, Status.ERROR)
     values = np.asarray(values, dtype=float)
     objective = float(values.mean()) if values.size and np.all(np.isfinite(values)) else None
     proven = status == Status.OPTIMAL and objective is not None
