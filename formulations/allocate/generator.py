@@ -54,6 +54,26 @@ def _range(ranges: dict, name: str) -> tuple[float, float]:
     return lo, hi
 
 
+def channel_slot_quality(sigma, theta, los_uniform, rayleigh_unit, chi, x_uniform, y_uniform, slot_atten_db,
+                         slot_shadow_db, *, cell_side_m: float, ph: dict, k0: float) -> np.ndarray:
+    """Realized quality Q[a, τ] of one channel from its raw draws (E8-E11 composed), uint8 (A, T·K).
+
+    sigma (A,) Rayleigh scales σ_{c,a}; theta (A,) LoS probabilities θ_a; los_uniform, rayleigh_unit, chi,
+    x_uniform, y_uniform (A, T·K): the raw draws of stream (7, c) (U(0,1), unit-scale Rayleigh, N(0,1), U(0,1),
+    U(0,1)); slot_atten_db ζ(Ω) and slot_shadow_db η(Ω) (T·K,), dB, of the weather state of every slot (E12:
+    shared by all areas of a frame); ph: the preset's physics table; k0: K_0 (E8).
+    """
+    d = physics.separation(x_uniform, y_uniform, cell_side_m, ph["uav_altitude_m"])                      # E11
+    gain = physics.channel_gain(np.asarray(sigma, dtype=float)[:, None] * rayleigh_unit, chi, slot_shadow_db,
+                                slot_atten_db, d, pathloss_exp=ph["pathloss_exp"], k0=k0,
+                                ref_distance_m=ph["ref_distance_m"])                                     # E8
+    gamma = physics.snr(gain, tx_power_w=physics.dbm_to_w(ph["tx_power_dbm"]),
+                        noise_psd_w_per_hz=physics.dbm_to_w(ph["noise_psd_dbm_hz"]),
+                        subcarrier_hz=ph["subcarrier_hz"])                                               # E9
+    return physics.realized_quality(los_uniform, np.asarray(theta, dtype=float)[:, None], gamma,
+                                    ph["snr_threshold"])                                                 # E10
+
+
 def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstance:
     """Build and validate an instance from merged preset parameters and an instance seed."""
     unknown = sorted(set(params) - PARAM_KEYS)
@@ -169,13 +189,8 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
         shape = (A, T * K)
         los_u, rayleigh, chi = rng.uniform(size=shape), rng.rayleigh(1.0, size=shape), rng.standard_normal(shape)
         x_u, y_u = rng.uniform(size=shape), rng.uniform(size=shape)
-        d = physics.separation(x_u, y_u, cell, ph["uav_altitude_m"])
-        gain = physics.channel_gain(sigma[c][:, None] * rayleigh, chi, shadow, atten, d,
-                                    pathloss_exp=ph["pathloss_exp"], k0=k0, ref_distance_m=ph["ref_distance_m"])
-        gamma = physics.snr(gain, tx_power_w=physics.dbm_to_w(ph["tx_power_dbm"]),
-                            noise_psd_w_per_hz=physics.dbm_to_w(ph["noise_psd_dbm_hz"]),
-                            subcarrier_hz=ph["subcarrier_hz"])
-        Q[c] = physics.realized_quality(los_u, theta[:, None], gamma, ph["snr_threshold"])
+        Q[c] = channel_slot_quality(sigma[c], theta, los_u, rayleigh, chi, x_u, y_u, atten, shadow,
+                                    cell_side_m=cell, ph=ph, k0=k0)
 
     # (9, n) UAV weight and speed, keyed by node id
     uav_weight, uav_speed = np.empty(n_uav), np.empty(n_uav)

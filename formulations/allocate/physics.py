@@ -343,48 +343,6 @@ def separation(x_uniform, y_uniform, cell_side_m: float, altitude_m: float) -> n
     return np.sqrt(x * x + y * y + float(altitude_m) ** 2)
 
 
-def channel_quality(
-    *,
-    sigma,
-    los_uniform,
-    rayleigh_unit,
-    chi,
-    x_uniform,
-    y_uniform,
-    theta,
-    weather,
-    slots_per_frame: int,
-    atten_db_table,
-    shadow_std_db_table,
-    cell_side_m: float,
-    altitude_m: float,
-    pathloss_exp: float,
-    k0: float,
-    ref_distance_m: float,
-    tx_power_w: float,
-    noise_psd_w_per_hz: float,
-    subcarrier_hz: float,
-    snr_threshold: float,
-) -> np.ndarray:
-    """Realized quality Q[a, τ] of one channel from its raw draws (E8-E11 composed), uint8 (A, T·K).
-
-    sigma (A,) Rayleigh scales; los_uniform, rayleigh_unit, chi, x_uniform, y_uniform (A, T·K) raw
-    draws (U(0,1), unit-scale Rayleigh, N(0,1), U(0,1), U(0,1)); theta (A,) LoS probabilities;
-    weather (T,) states Ω^t; atten_db_table ζ(Ω) and shadow_std_db_table η(Ω) indexed by state, dB.
-    Slot τ belongs to frame τ // slots_per_frame.
-    """
-    # E8, E9, E10, E11, E12 (weather shared by all slots and areas of a frame)
-    weather = np.asarray(weather, dtype=np.int64)
-    w_slot = np.repeat(weather, int(slots_per_frame))  # (T·K,)
-    zeta = np.asarray(atten_db_table, dtype=float)[w_slot][None, :]
-    eta = np.asarray(shadow_std_db_table, dtype=float)[w_slot][None, :]
-    r = np.asarray(sigma, dtype=float)[:, None] * np.asarray(rayleigh_unit, dtype=float)
-    d = separation(x_uniform, y_uniform, cell_side_m, altitude_m)
-    g = channel_gain(r, chi, eta, zeta, d, pathloss_exp=pathloss_exp, k0=k0, ref_distance_m=ref_distance_m)
-    gamma = snr(g, tx_power_w=tx_power_w, noise_psd_w_per_hz=noise_psd_w_per_hz, subcarrier_hz=subcarrier_hz)
-    return realized_quality(los_uniform, np.asarray(theta, dtype=float)[:, None], gamma, snr_threshold)
-
-
 # ---------------------------------------------------------------------------------------------
 # E12: weather
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optkit.errors import InputError
+from optkit.formulations.allocate import generator as G
 from optkit.formulations.allocate import physics as P
 
 # Table 3.5 constants, written out here (the module itself has no defaults for them)
@@ -19,6 +20,9 @@ NU = 3.4
 P_TX_DBM = 23.0
 N0_DBM_HZ = -174.0
 DF_HZ = 30e3
+# the physics table of a preset, as the generator reads it (channel_slot_quality)
+PHYSICS = dict(uav_altitude_m=100.0, pathloss_exp=NU, ref_distance_m=D0, tx_power_dbm=P_TX_DBM,
+               noise_psd_dbm_hz=N0_DBM_HZ, subcarrier_hz=DF_HZ, snr_threshold=1.0)
 MOBILITY = dict(grid_rows=4, grid_cols=4, cell_side_m=2000.0, road_spacing_m=500.0, road_offset_m=250.0,
                 speed_range=(8.0, 14.0), frame_s=60.0, p_straight=0.5, p_turn=0.25)
 
@@ -120,13 +124,12 @@ def test_channel_quality_calibration():
                  rayleigh_unit=rng.rayleigh(1.0, (A, S)),
                  chi=rng.standard_normal((A, S)), x_uniform=rng.random((A, S)), y_uniform=rng.random((A, S)),
                  theta=rng.uniform(0.2, 0.8, A))
+    zeta, eta = [0.0, 2.5, 5.0], [2.0, 3.0, 4.5]
     means = []
     for w in range(3):  # common draws, only the weather state changes
-        q = P.channel_quality(
-            **draws, weather=np.full(S // 10, w), slots_per_frame=10,
-            atten_db_table=[0.0, 2.5, 5.0], shadow_std_db_table=[2.0, 3.0, 4.5], cell_side_m=2000.0,
-            altitude_m=100.0, pathloss_exp=NU, k0=k0, ref_distance_m=D0, tx_power_w=P.dbm_to_w(P_TX_DBM),
-            noise_psd_w_per_hz=P.dbm_to_w(N0_DBM_HZ), subcarrier_hz=DF_HZ, snr_threshold=1.0)
+        q = G.channel_slot_quality(
+            **draws, slot_atten_db=np.full(S, zeta[w]), slot_shadow_db=np.full(S, eta[w]), cell_side_m=2000.0,
+            ph=PHYSICS, k0=k0)
         assert q.shape == (A, S) and q.dtype == np.uint8
         means.append(q.mean())
     assert means[0] >= means[1] >= means[2]
@@ -143,9 +146,10 @@ def test_channel_quality_matches_composition():
     zeta, eta = np.array([0.0, 2.5, 5.0]), np.array([2.0, 3.0, 4.5])
     common = dict(pathloss_exp=NU, k0=P.free_space_gain(CARRIER_HZ, D0), ref_distance_m=D0)
     radio = dict(tx_power_w=P.dbm_to_w(P_TX_DBM), noise_psd_w_per_hz=P.dbm_to_w(N0_DBM_HZ), subcarrier_hz=DF_HZ)
-    q = P.channel_quality(sigma=sigma, theta=theta, weather=weather, slots_per_frame=K, atten_db_table=zeta,
-                          shadow_std_db_table=eta, cell_side_m=2000.0, altitude_m=100.0, snr_threshold=1.0,
-                          **draws, **common, **radio)
+    slot_weather = np.repeat(weather, K)  # Ω of every slot (E12)
+    q = G.channel_slot_quality(sigma=sigma, theta=theta, slot_atten_db=zeta[slot_weather],
+                               slot_shadow_db=eta[slot_weather], cell_side_m=2000.0, ph=PHYSICS,
+                               k0=common["k0"], **draws)
     for a in range(A):
         for tau in range(T * K):
             w = weather[tau // K]
