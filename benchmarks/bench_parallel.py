@@ -1,4 +1,4 @@
-"""Speed-up of the local process-pool executor of `optkit bench` (issue 3 target: 2 processes >= 1.8x faster).
+"""Speed-up of the local process-pool executor of `optkit bench` (target: 2 processes >= 1.8x faster than 1).
 
     python benchmarks/bench_parallel.py --method sca --scenario sweep-requests --points 30 --seeds 0-39 \
         --out benchmarks/results/bench_parallel

@@ -1,4 +1,4 @@
-"""Issue-5 targets for the leo-handover methods: handovers against the provably minimal schedule, training time.
+"""leo-handover methods: handovers against the provably minimal schedule, training time.
 
     python benchmarks/leo_methods.py --scenario paper-default --method-seeds 0-1 --budget paper --jobs 2 \
         --out benchmarks/results/leo_methods_paper_default

@@ -1,12 +1,12 @@
-"""World generation + eligibility windows of `leo-handover` (spec leo_handover.md §4.4; target: the paper-default
-worlds, 300 satellites × 24 h at Δt = 1 s, in a few seconds each and under 30 s for all four on 2 cores).
+"""World generation + eligibility windows of `leo-handover` (docs/families/leo-handover.md §4.4; target: the
+paper-default worlds, 300 satellites × 24 h at Δt = 1 s, in a few seconds each and under 30 s for all four on 2 cores).
 
     python benchmarks/leo_world.py [--seed S] [--preset paper-default] [--repeat 3] [--also PRESETS]
         [--out benchmarks/results/leo_world.md]
 
 Times `draw_orbits` + `compute_windows(..., with_ranges=True)` (no cache involved) for the 3 training worlds
 (streams [S, 100 + w]) and the test world ([S, 200]), best of --repeat runs per world, and reports per world the
-mean |E(k)| (with spec check 12's reference 1.882 for 300 satellites), the outage fraction, the window count,
+mean |E(k)| (with check 12's reference 1.882 for 300 satellites), the outage fraction, the window count,
 the longest window and the eligible-pair count that the scaler is fitted on; plus the scaler (E18) of the
 training worlds. Writes a markdown table.
 """

@@ -1,5 +1,5 @@
-"""`lattice_dp` (spec sagin.md §8.1) on every test start of `ref-small` (target: all 32 starts within 2 minutes on
-2 cores). One process, numpy's default threads.
+"""`lattice_dp` (docs/families/sagin.md §8.1) on every test start of `ref-small` (target: all 32 starts within
+2 minutes on 2 cores). One process, numpy's default threads.
 
     python benchmarks/sagin_lattice.py [--preset ref-small] [--seed 0] [--starts 32]
         [--out benchmarks/results/sagin_lattice.md]

@@ -1,11 +1,11 @@
-"""Per-environment-step cost of the sagin learners' training loop (spec §7.1 step 9, §9, §11 item 44).
+"""Per-environment-step cost of the sagin learners' training loop (docs/families/sagin.md §7.1 step 9, §9).
 
 Runs `ddqn-csac` on one training instance (default paper-default seed 0, 32 UAVs, cached backend) and times, per
 synchronous environment step once both warm-ups are over: acting (both levels, Switch scoring), the env step, storing
 the transitions, one DDQN gradient step and one CSAC gradient step. Prints the means and the extrapolated training
 time for E episodes of L steps.
 
-    /work/venv/bin/python benchmarks/sagin_learner_step.py [--preset paper-default] [--steps 300] [--method ddqn-csac]
+    python benchmarks/sagin_learner_step.py [--preset paper-default] [--steps 300] [--method ddqn-csac]
 """
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-"""Issue-4 targets for the sagin methods: fraction of the lattice optimum on `ref-small`, training time.
+"""sagin methods: fraction of the lattice optimum on `ref-small`, training time.
 
     python benchmarks/sagin_methods.py --budget fast --seeds 0-2 --jobs 2 --out benchmarks/results/sagin_ref_small_fast
 
 Runs `optkit bench` on `ref-small` (the 32 test starts of paper-default snapped to the 200 m lattice; learners are
-trained on paper-default of the same seed, spec §3.4, on first use and cached) into OUT, writes OUT/report.md with
-the figures and OUT/targets.md: per method the objective J, its fraction of the lattice optimum (frac_ref = mean
-over the UAVs of J_u / J*_L,u, §6.5, per seed; target for ddqn-csac: >= 0.95), the four metrics of the paper, the decision time and,
-for learners, the training time with its environment steps and seconds per environment step.
+trained on paper-default of the same seed, docs/families/sagin.md §3.4, on first use and cached) into OUT, writes
+OUT/report.md with the figures and OUT/targets.md: per method the objective J, its fraction of the lattice optimum
+(frac_ref = mean over the UAVs of J_u / J*_L,u, §6.5, per seed; target for ddqn-csac: >= 0.95), the four metrics of
+the paper, the decision time and, for learners, the training time with its environment steps and seconds per
+environment step.
 """
 from __future__ import annotations
 

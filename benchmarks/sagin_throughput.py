@@ -1,5 +1,5 @@
-"""Rollout-style rate evaluation of `sagin` (spec sagin.md §4.5): the vectorized exact backend against a
-straightforward per-step, per-UAV, per-BS Python loop on the same inputs (issue target: >= 20x faster).
+"""Rollout-style rate evaluation of `sagin` (docs/families/sagin.md §4.5): the vectorized exact backend against a
+straightforward per-step, per-UAV, per-BS Python loop on the same inputs (target: >= 20x faster).
 
     python benchmarks/sagin_throughput.py [--preset paper-default] [--seed 0] [--loop-steps 5] [--repeat 3]
         [--out benchmarks/results/sagin_throughput.md]
@@ -7,9 +7,10 @@ straightforward per-step, per-UAV, per-BS Python loop on the same inputs (issue 
 Inputs: the preset's N_U test starts flying the straight line to q_f at Δs per step for N_max steps (positions
 held at q_f after arrival), satellites evaluated at t_n = n Δt; every (step, UAV) point needs all B_tot rates
 (E3-E21, J frozen draws). The vectorized path is `RadioModel.rates` on all points at once (site LoS tables
-included in the timing of a fresh model), and the same called once per rollout step as an environment would. The loop computes each point's links one BS at a time (E3 by the
-literal ray-building test over all buildings, E4-E9 / E12-E16 with scalar inputs, E20 interference summed over
-the other BSs in a Python loop) on the first --loop-steps steps only; its per-point time is extrapolated.
+included in the timing of a fresh model), and the same called once per rollout step as an environment would.
+The loop computes each point's links one BS at a time (E3 by the literal ray-building test over all buildings,
+E4-E9 / E12-E16 with scalar inputs, E20 interference summed over the other BSs in a Python loop) on the first
+--loop-steps steps only; its per-point time is extrapolated.
 Both agree to 1e-9 relative on the looped points (asserted).
 """
 from __future__ import annotations

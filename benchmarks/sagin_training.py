@@ -1,4 +1,4 @@
-"""Issue-4 training target: one sagin learner at a budget (default ddqn-csac, `paper`: 3000 episodes), its
+"""One sagin learner at a budget (default ddqn-csac, `paper`: 3000 episodes), its
 training time and what it reaches on `ref-small` (fraction of the lattice optimum) and `paper-default`.
 
     python benchmarks/sagin_training.py --method ddqn-csac --budget paper --seed 0 \
