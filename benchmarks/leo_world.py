@@ -1,5 +1,5 @@
 """World generation + eligibility windows of `leo-handover` (docs/families/leo-handover.md §4.4; target: the
-paper-default worlds, 300 satellites × 24 h at Δt = 1 s, in a few seconds each and under 30 s for all four on 2 cores).
+paper-default worlds, 300 satellites × 24 h at Δt = 1 s, in a few seconds each, under 30 s for all four on 2 cores).
 
     python benchmarks/leo_world.py [--seed S] [--preset paper-default] [--repeat 3] [--also PRESETS]
         [--out benchmarks/results/leo_world.md]
