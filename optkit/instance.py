@@ -198,7 +198,3 @@ def check_int(name: str, value: Any, *, min_value: int | None = None) -> None:
         raise ValidationError(name, f"must be an integer, got {type(value).__name__}")
     if min_value is not None and value < min_value:
         raise ValidationError(name, f"must be >= {min_value}")
-
-
-def is_nan(x: Any) -> bool:
-    return isinstance(x, float) and math.isnan(x)
