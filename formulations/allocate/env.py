@@ -1,4 +1,4 @@
-"""Online-protocol environment of the allocate family (spec §6.2).
+"""Online-protocol environment of the allocate family (§6.2).
 
 Information timing: before frame 0 a method sees only `static` (the instance with every hidden
 realization masked); at the end of frame t-1 it commits the UAV areas of frame t; at the start of frame t

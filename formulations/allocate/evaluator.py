@@ -1,4 +1,4 @@
-"""The allocate evaluator (spec §6.3, §6.4): the only place where metrics are computed.
+"""The allocate evaluator (§6.3, §6.4): the only place where metrics are computed.
 
 `score_frame` scores one frame from that frame's decisions; the offline evaluator and the online
 environment (§6.2) both call it, so they are one model.
@@ -91,7 +91,7 @@ def score_frame(inst, t: int, prev_area, area, poa: dict, channels: dict, placem
             score.good_slots[r] = score.good_slots.get(r, 0) + 1   # E14
     # 4. placement energy
     score.e_node = float(sum(inst.e_node[n] for _, n in placement))
-    # 5. route checks
+    # 5. route checks: a simple path of G^t from the valid PoA, D_p <= Ď_r, every f hosted on the route (E15)
     adjacency = frame_adjacency(inst, area)
     passed = []
     for r in sorted(service):
@@ -110,7 +110,7 @@ def score_frame(inst, t: int, prev_area, area, poa: dict, channels: dict, placem
             continue
         if t in inst.active_frames(r):
             passed.append((r, entry, links))
-    # 6. capacity, first fit in increasing r
+    # 6. capacity, first fit in increasing r; served(r, t) needs G^t_r >= Ť_r as well (E15)
     for r, entry, links in passed:
         if score.good_slots.get(r, 0) < inst.req_slots[r]:
             continue
@@ -122,7 +122,7 @@ def score_frame(inst, t: int, prev_area, area, poa: dict, channels: dict, placem
         if fits_nodes and fits_links:
             score.node_load += load
             score.link_load[list(links)] += inst.req_bw[r]
-            score.served.add(r)                          # 7.
+            score.served.add(r)                          # 7. served(r, t) (E15)
         else:
             score.viol["viol_capacity"] += 1
     return score
@@ -140,9 +140,9 @@ def split_frame(decisions: Decisions, inst, t: int):
 def summarize(inst, frames: list[FrameScore], runtime_s: float) -> Evaluation:
     """Metrics of §6.4 from the per-frame scores of a whole episode."""
     R = inst.R
-    accepted = [r for r in range(R) if all(r in frames[t].served for t in inst.active_frames(r))]
+    accepted = [r for r in range(R) if all(r in frames[t].served for t in inst.active_frames(r))]   # E15: X_r
     energy = {k: float(sum(getattr(f, k) for f in frames)) for k in ("e_node", "e_uav", "e_link", "e_chan")}
-    total = sum(energy.values())
+    total = sum(energy.values())                                     # W̄ (E13)
     n_acc = len(accepted)
     lat_by_request = {}
     for t, f in enumerate(frames):

@@ -1,4 +1,4 @@
-"""Seeded instance generator of the allocate family (spec §3.2): every component has its own stream."""
+"""Seeded instance generator of the allocate family (§3.2): every component has its own stream."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,8 @@
-"""The `allocate` instance (spec §3.1): plain immutable data, every realization precomputed (§6.5)."""
+"""The `allocate` instance (§3.1): plain immutable data, every realization precomputed (§6.5).
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md: it is the
+family page of this repository, and every module of formulations/allocate uses the same numbers.
+"""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""Exact MILP of ALLOCATE (spec §5.2, §5.3) in Pyomo, its solve, and the oracle decision record (§6.1)."""
+"""Exact MILP of ALLOCATE (§5.2, §5.3) in Pyomo, its solve, and the oracle decision record (§6.1)."""
 from __future__ import annotations
 
 import time
@@ -99,7 +99,7 @@ def _constraint(index, rule):
 
 
 def build_model(inst, data: ModelData):
-    """The Pyomo model of §5.2 (component names as in the spec)."""
+    """The Pyomo model of §5.2 (component names as in §5.2)."""
     import pyomo.environ as pyo
 
     m = pyo.ConcreteModel(name="allocate")
@@ -161,6 +161,7 @@ def build_model(inst, data: ModelData):
         z_by_rtau[(r, tau)].append(c)
         z_by_block[(c, inst.area(r, tau // K), tau)].append(r)
 
+    # E15 in the model: X_r = Π X^t_{r,f} (C2, below); each X^t_{r,f} needs good slots (C6), a route and hosts (C7-C8)
     m.acc_le = _constraint(TRF, rule=lambda m, r, t, f: m.X[r] <= m.Xf[r, t, f])
     m.acc_ge = _constraint(
         [r for r in range(inst.R) if frames_of[r]],

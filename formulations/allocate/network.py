@@ -1,4 +1,4 @@
-"""Network graph of the allocate family (spec §3.3, E6, E7) and route sets (§5.2 oracle routes, §7.0 CR)."""
+"""Network graph of the allocate family (§3.3, E6, E7) and route sets (§5.2 oracle routes, §7.0 CR)."""
 from __future__ import annotations
 
 import heapq

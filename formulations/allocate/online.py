@@ -1,4 +1,4 @@
-"""Shared online building blocks of the allocate family (spec allocate.md §7.0, §7.2.4, §7.4).
+"""Shared online building blocks of the allocate family (§7.0, §7.2.4, §7.4).
 
 Used by `sca`, `haddqn` and `perfect`. Every function sees only what an online method may see
 (§6.2): the masked `static` instance of `OnlineEnv`, the `FrameInfo` of the current (or previous)

@@ -1,4 +1,6 @@
-"""System model of the `allocate` family (spec `allocate.md`, Section 4, equations E1-E17).
+"""System model of the `allocate` family (§4): equations E1-E5, E8-E12, E16 and E17.
+
+E6-E7 (topology, routes) live in network.py, E13-E15 (energy, good slots, service) in evaluator.py.
 
 Pure, vectorized numpy functions: no state, no instance object. Callers (generator, evaluator,
 methods) pass arrays and scalars; every model constant (carrier, path-loss exponent, altitude,
@@ -21,7 +23,7 @@ from scipy.stats import binom
 from optkit.errors import InputError
 
 SPEED_OF_LIGHT = 299_792_458.0  # c_0, m/s
-STANDARD_GRAVITY = 9.81  # g, m/s^2 (spec Table 3.5; used only by `uav_weight_as_force=True`)
+STANDARD_GRAVITY = 9.81  # g, m/s^2 (§3.5 table; used only by `uav_weight_as_force=True`)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,7 +388,7 @@ def frame_observation(quality, frame: int, slots_per_frame: int) -> np.ndarray:
 def bayes_update(prev_estimate, observation, observed_mask, weight: float) -> np.ndarray:
     """Q̄^t = λ·O^t + (1-λ)·Q̄^{t-1} where observed, else Q̄^{t-1}; arrays broadcast, e.g. (C, A).
 
-    The prior Q̄^{-1} (0.5 in the spec) is the caller's first `prev_estimate`.
+    The prior Q̄^{-1} (0.5, E16) is the caller's first `prev_estimate`.
     """
     # E16
     prev = np.asarray(prev_estimate, dtype=float)

@@ -1,4 +1,4 @@
-"""Decision record of the allocate family (spec §6.1) and its JSON codec."""
+"""Decision record of the allocate family (§6.1) and its JSON codec."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,7 @@
-"""Method `random` of the allocate family (spec §7.5), run through the online environment (§6.2)."""
+"""Method `random` of the allocate family (§7.5), run through the online environment (§6.2).
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
+"""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,6 @@
-"""Method `sca` of the allocate family (spec allocate.md §7.3): penalty successive convex approximation.
+"""Method `sca` of the allocate family (§7.3): penalty successive convex approximation.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 
 Online and reactive (§6.2): at the end of frame t−1 the SCA-TP LP places the UAVs for frame t from the
 requests seen in frame t−1; at the start of frame t the SCA-RA LP decides channels (one whole channel per

@@ -1,4 +1,4 @@
-"""Method `haddqn` of the allocate family (spec §7.4, Decision D20): Hungarian UAV-area assignment and
+"""Method `haddqn` of the allocate family (§7.4, Decision D20): Hungarian UAV-area assignment and
 Hungarian resource-block allocation (quality-blind, hedged with a global success rate), PoA rule, an
 unmasked non-dueling double-DQN placement agent, and the router. Decisions use the current state only.
 
@@ -6,6 +6,7 @@ Placement: the state and action space of §7.2.5, no mask: an invalid action giv
 state unchanged; the frame's sequence ends at STOP, when no valid deploy exists, or after 2|ℱ| steps.
 Reward R_PL (no high-level coupling): step rewards -α Ē_n, terminal R_PL + α E^t_node.
 Hyperparameters and budgets: datasets/allocate/_learners.toml ([haddqn]).
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Networks of `perfect` (allocate spec §7.2.2, §7.2.3); the placement MLP is optkit.learners.qnet.MLPQNet."""
+"""Networks of `perfect` (§7.2.2, §7.2.3); the placement MLP is optkit.learners.qnet.MLPQNet.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
+"""
 from __future__ import annotations
 
 import torch

@@ -2,6 +2,7 @@
 the trajectory planner's O_TP (§7.2.3) and the predictor's o_IG (§7.2.2).
 
 Frames are indexed h = -H..T-1 and stored at row h + H; rows of unrevealed frames are zero / -1.
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
 

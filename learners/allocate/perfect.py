@@ -1,4 +1,4 @@
-"""Method `perfect` of the allocate family (spec §7.2): predictive hierarchical DRL, and its variants
+"""Method `perfect` of the allocate family (§7.2): predictive hierarchical DRL, and its variants
 `perfect-literal-mac` (Algorithm 3 without hedge, §7.7) and `perfect-nopred` (D̃ replaced by dem, §7.7).
 
 Per frame t (Algorithm 1, §7.2.6):
@@ -8,6 +8,7 @@ Per frame t (Algorithm 1, §7.2.6):
 Training runs episodes on training instances of the same preset point (seeds 10 000 + e); evaluation runs
 one episode through OnlineEnv with ε = 0 and no TP/PL updates, the predictor still learning online (D14).
 Hyperparameters and budgets: datasets/allocate/_learners.toml.
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
 

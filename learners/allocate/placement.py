@@ -1,4 +1,4 @@
-"""Placement decision process of one frame (allocate spec §7.2.5, Decision D16), shared by `perfect`
+"""Placement decision process of one frame (§7.2.5, Decision D16), shared by `perfect`
 (masked D3QL) and `haddqn` (unmasked DDQN, §7.4), plus the per-frame energy/reward helpers.
 
 State o_k (float32 vector, length 2F + 4N + F·N):
@@ -6,6 +6,7 @@ State o_k (float32 vector, length 2F + 4N + F·N):
     per node n: Ĉ_n/100, Ē_n/36, remaining capacity rem_n/100, reachable demand/100;
     deployment indicator of every (f, n) (index f·N + n).
 Actions: deploy (f, n) = index f·N + n, STOP = F·N.
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ class PlacementProblem:
 
     def mask(self) -> np.ndarray:
         """(F·N + 1,) bool. (f, n) is valid iff need_f > 0, (f, n) not deployed, and some not yet pre-assigned
-        (r, f) fits in rem_n and is `compatible` with n (the deploy pre-assigns at least one pair; the spec's
+        (r, f) fits in rem_n and is `compatible` with n (the deploy pre-assigns at least one pair; §7.2.5's
         separate "rem_n >= min Ǐ" and "reachable by one of them" tests could be met by different pairs, giving
         a deploy that serves nobody). STOP is valid."""
         valid = np.zeros(self.n_actions, dtype=bool)

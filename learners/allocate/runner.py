@@ -2,6 +2,7 @@
 
 A model class has: Model(dims, config, rng); state_dict() / load_state_dict(states);
 episode(inst, *, train, high_level=False) -> (OnlineEnv after the episode, {"return": ..., ...}).
+Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
 
