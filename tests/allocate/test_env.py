@@ -1,4 +1,4 @@
-"""Online environment of the allocate family (spec allocate.md §6.2, §7.0 "Active set", §7.6)."""
+"""Online environment of the allocate family (docs/families/allocate.md §6.2, §7.0 "Active set", §7.6)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""Evaluator of the allocate family (spec allocate.md §6.1, §6.3, §6.4, §10 "Invariants").
+"""Evaluator of the allocate family (docs/families/allocate.md §6.1, §6.3, §6.4, §10 "Invariants").
 
 Most tests start from `controlled()`: the tiny instance of seed 0 edited with dataclasses.replace so that the
 expected outcome can be computed by hand (every request active in every frame, every request's UE in the

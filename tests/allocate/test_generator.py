@@ -1,4 +1,4 @@
-"""Generator and instance of the allocate family (spec allocate.md §3.1, §3.2, §3.4, §10 "Generator")."""
+"""Generator and instance of the allocate family (docs/families/allocate.md §3.1, §3.2, §3.4, §10 "Generator")."""
 from __future__ import annotations
 
 import dataclasses
@@ -50,7 +50,7 @@ def test_preset_list_is_the_documented_one():
                                          "sweep-requests", "sweep-nodes", "sweep-channels"}
 
 
-# Spec §3.4 table: (grid, n_core, n_rsu, n_uav, R, C, T) per preset point.
+# §3.4 table: (grid, n_core, n_rsu, n_uav, R, C, T) per preset point.
 EXPECTED_SIZES = {
     ("paper-default", None): ((4, 4), 2, 4, 4, 15, 10, 10),
     ("paper-literal-energy", None): ((4, 4), 2, 4, 4, 15, 10, 10),

@@ -1,4 +1,4 @@
-"""HaDDQN baseline of the allocate family (spec allocate.md §7.4, Decision D20)."""
+"""HaDDQN baseline of the allocate family (docs/families/allocate.md §7.4, Decision D20)."""
 from __future__ import annotations
 
 

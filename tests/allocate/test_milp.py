@@ -1,5 +1,6 @@
-"""The exact MILP of `allocate` (spec §5.2, §6.1, §10): record derivation, linearizations against brute force,
-dominance, monotonicity and degenerate cases. Micro instances keep every solve well under a second."""
+"""The exact MILP of `allocate` (docs/families/allocate.md §5.2, §6.1, §10): record derivation, linearizations
+against brute force, dominance, monotonicity and degenerate cases. Micro instances keep every solve well under a
+second."""
 from __future__ import annotations
 
 import copy
@@ -87,7 +88,7 @@ def test_optimum_equals_brute_force_over_uav_trajectories(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_formulation_variants_agree(seed):
-    """Compact big-M movement, the literal spec rows (no tightening), the host-set rows and the full route set give
+    """Compact big-M movement, the literal §5.2 rows (no tightening), the host-set rows and the full route set give
     the same optimum as the default model; the literal per-instance capacity (§5.3) can only be stricter."""
     inst = micro(seed)
     base = optimum(inst).objective

@@ -1,4 +1,5 @@
-"""Network graph and route sets of the allocate family (spec allocate.md §3.3, §5.2, §7.0, §10 "Topology")."""
+"""Network graph and route sets of the allocate family (docs/families/allocate.md §3.3, §5.2, §7.0,
+§10 "Topology")."""
 from __future__ import annotations
 
 import functools
@@ -139,7 +140,7 @@ def test_wired_core_rsu_subgraph_is_connected(preset, point):
 
 # ---------------------------------------------------------------------------------------------- G^x built here
 def build_gx(inst) -> nx.Graph:
-    """The expanded graph of §5.2, built from the spec text (independent of ExpandedGraph)."""
+    """The expanded graph of §5.2, built from the text of §5.2 (independent of ExpandedGraph)."""
     lookup = link_lookup(inst)
     g = nx.Graph()
     fixed = range(inst.n_core + inst.n_rsu)

@@ -1,4 +1,4 @@
-"""Shared online building blocks of allocate (spec allocate.md §7.0, §7.2.4, §7.4, E16, E17):
+"""Shared online building blocks of allocate (docs/families/allocate.md §7.0, §7.2.4, §7.4, E16, E17):
 hand-worked router and Algorithm 3 cases, PoA tie rules, E16 values, Hungarian steps against brute force,
 and C3/C4 on frames of the online environment."""
 from __future__ import annotations

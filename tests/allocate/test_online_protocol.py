@@ -1,5 +1,6 @@
-"""Online methods see only what has been revealed (spec §6.2, §7.6): changing the future (slot qualities of later
-frames, later UE areas, the hidden θ/σ and weather) must not change any decision taken before that future.
+"""Online methods see only what has been revealed (docs/families/allocate.md §6.2, §7.6): changing the future
+(slot qualities of later frames, later UE areas, the hidden θ/σ and weather) must not change any decision taken
+before that future.
 
 The UAV areas of frame t0 are committed at the end of frame t0-1, so they belong to the past as well. Learners run
 at the `check` budget: their model is trained on training instances, never on the evaluated one.

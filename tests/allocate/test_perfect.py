@@ -1,4 +1,4 @@
-"""PERFECT learner of the allocate family (spec allocate.md §7.2, §7.7): placement masking, observations,
+"""PERFECT learner of the allocate family (docs/families/allocate.md §7.2, §7.7): placement masking, observations,
 transition chaining, training/caching, and a smoke comparison with `random`."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checks of the allocate system model (spec allocate.md, Section 10) against hand-computed values."""
+"""Checks of the allocate system model (docs/families/allocate.md §10) against hand-computed values."""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,7 @@ from optkit.errors import InputError
 from optkit.formulations.allocate import generator as G
 from optkit.formulations.allocate import physics as P
 
-# Table 3.5 constants, written out here (the module itself has no defaults for them)
+# §3.5 table constants, written out here (the module itself has no defaults for them)
 UAV = dict(induced_coeff=0.08, drag_coeff=0.05, air_density=1.225, rotor_disk_area=0.6, frontal_area=0.25)
 CARRIER_HZ = 2e9
 D0 = 1.0
@@ -262,10 +262,10 @@ def test_mobility_statistics():
     assert np.all(_on_road(xy))
     areas = P.area_of_xy(xy, 4, 4, 2000.0)
     change = np.mean(areas[:, 1:] != areas[:, :-1])
-    assert 0.20 <= change <= 0.33  # spec: ≈ 0.26
+    assert 0.20 <= change <= 0.33  # §10 and E3: ≈ 0.26
     i, j = areas // 4, areas % 4
     diag = np.mean((i[:, 1:] != i[:, :-1]) & (j[:, 1:] != j[:, :-1]))
-    assert diag < 0.02  # spec: ≈ 0.005
+    assert diag < 0.02  # E3: ≈ 0.005
     # travelled path >= Manhattan distance between consecutive records
     step = np.abs(np.diff(xy, axis=1)).sum(axis=2)
     assert np.all(step <= speeds[:, None] * 60.0 + 1e-6)

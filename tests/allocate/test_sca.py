@@ -1,4 +1,4 @@
-"""Method `sca` of allocate (spec allocate.md §7.3): penalty-SCA routine, SCA-TP/SCA-RA LPs, rounding and
+"""Method `sca` of allocate (docs/families/allocate.md §7.3): penalty-SCA routine, SCA-TP/SCA-RA LPs, rounding and
 repair, the method through the online environment, and the contract suite."""
 from __future__ import annotations
 
