@@ -1,4 +1,4 @@
-"""Issue-3 targets for the allocate methods: PERFECT (and every other method) against the exact optimum.
+"""Every allocate method against the exact reference `allocate` (docs/families/allocate.md §6.4, §8, §9).
 
     python benchmarks/allocate_methods.py --scenario small --seeds 0-4 --time-limit 300 --budget quick --jobs 2 \
         --out benchmarks/results/allocate_methods_small

@@ -1,4 +1,4 @@
-"""Benchmark of the exact `allocate` MILP (issue 2, spec §8): size, build/solve time, status, gap, LP bound.
+"""Benchmark of the exact `allocate` MILP (docs/families/allocate.md §8): size, build/solve time, status, gap, LP bound.
 
     python benchmarks/allocate_milp.py --time-limit 600 --jobs 2 --out bench-out/allocate_milp
 
