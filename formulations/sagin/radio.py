@@ -18,7 +18,6 @@ from optkit.formulations.sagin import antennas, pathloss
 from optkit.formulations.sagin.buildings import SiteLos
 from optkit.formulations.sagin.fields import SIGMA_SF_SN_DB, RandomFields, sigma_sf_db
 
-NETWORKS = ("GN", "AN", "SN")
 THERMAL_DBM_PER_HZ = -174.0          # thermal noise density (E18, §11 decision 9)
 CHUNK = 200_000                      # elements P * J * B per vectorized block of the SINR computation
 
