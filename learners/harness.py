@@ -1,6 +1,6 @@
 """Family-agnostic plumbing of learner methods: configuration, training instances, train-or-load with a cache.
 
-Configuration is data: `datasets/<family>/_learners.toml` (the leading underscore keeps it out of the
+Configuration is data: `_learners.toml` in the family's presets folder (datasets/<family>/) (the leading underscore keeps it out of the
 scenario list). Resolution for (method, budget):
     [<method>] (following `base = "<other method>"` first)  <-  [budgets.<budget>]  <-  [<method>.budgets.<budget>]
     <-  explicit lr / batch_size arguments.
@@ -30,9 +30,7 @@ LEARNER_CORE = ("replay.py", "qnet.py", "d3ql.py", "schedules.py", "checkpoint.p
 
 
 def _read_toml(family: str) -> dict:
-    from optkit import datasets
-
-    path = Path(datasets.__file__).resolve().parent / registry.get_family(family).id / CONFIG_FILE
+    path = registry.get_family(family).presets_folder() / CONFIG_FILE
     with path.open("rb") as fh:
         return tomllib.load(fh)
 

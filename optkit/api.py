@@ -1,7 +1,6 @@
 """Python API: make instances, run methods, evaluate. Heavy libraries load only when a method runs."""
 from __future__ import annotations
 
-import inspect
 import time
 
 from optkit import registry
@@ -40,7 +39,7 @@ def make_instance(family: str, scenario: str | None = None, seed: int = 0, *, po
     if overrides:
         params = merge(params, overrides)
     preset = scenario if not label else f"{scenario}:{label}"
-    return registry.family_api(spec.id).generate(params, seed, preset)
+    return spec.hooks.generate(params, seed, preset)
 
 
 def load_instance(path, family: str | None = None) -> Instance:
@@ -48,17 +47,13 @@ def load_instance(path, family: str | None = None) -> Instance:
     stored = read_instance_family(path)
     if family is not None and registry.get_family(family).id != stored:
         raise InputError(f"--instance: the file holds a '{stored}' instance, not '{registry.get_family(family).id}'")
-    return registry.family_api(stored).INSTANCE_CLASS.load(path)
+    return registry.family_api(stored).instance_class.load(path)
 
 
 def method_options(spec: registry.MethodSpec, options: dict) -> dict:
-    """Options the method accepts; an option the method does not take is an input error."""
-    parameters = inspect.signature(spec.load()).parameters
-    given = {k: v for k, v in options.items() if v is not None}
-    for key in given:
-        if key not in parameters:
-            raise InputError(f"--{key.replace('_', '-')}: method '{spec.id}' does not take this option")
-    return given
+    """The given options (None values left out) checked against the method's declared options; an option the
+    method does not declare, or a value outside its type, range or choices, is an input error."""
+    return spec.bind(options)
 
 
 def solve(instance: Instance, method: str | None = None, *, seed: int = 0, time_limit: float | None = None,

@@ -12,16 +12,13 @@ from typing import Optional
 
 import typer
 
-from optkit.bench import BUDGETS as BUDGET_NAMES
+from optkit.budgets import BUDGETS as BUDGET_NAMES
 from optkit.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="optkit: exact references, baselines and learners for wireless-network optimization.")
 
 EXIT_INTERNAL, EXIT_INPUT = 1, 2
-DEFAULT_EXACT_TIME_LIMIT = 600.0   # s, spec allocate §7.1
-
-
 
 
 def _fail(code: int, message: str) -> None:
@@ -89,17 +86,27 @@ POINT_OPTION = typer.Option(None, "--point", help="sweep point label of a sweep 
 
 @app.command("list")
 @guarded
-def list_command() -> None:
-    """List families, methods (kind, knowledge) and scenario presets."""
+def list_command(
+    formulation: Optional[str] = typer.Option(None, "--formulation", "-f", help="only this family"),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="only this method, with its options "
+                                                                      "(needs --formulation)"),
+) -> None:
+    """List families, methods (kind, knowledge), scenario presets and experiments; with -m, a method's options."""
     from optkit import registry
     from optkit.experiments import experiment_ids, load_experiment
     from optkit.scenarios import load_scenario, scenario_ids
 
-    for family in registry.families():
+    if method is not None:
+        if formulation is None:
+            raise InputError("--method: needs --formulation (method ids are per family)")
+        _print_method(registry.get_method(formulation, method))
+        return
+    chosen = [registry.get_family(formulation)] if formulation is not None else registry.families()
+    for family in chosen:
         aliases = f" (aliases: {', '.join(family.aliases)})" if family.aliases else ""
         typer.echo(f"family {family.id}{aliases}: {family.title}")
         typer.echo(f"  default scenario: {family.default_scenario}; reference method: {family.reference_method}")
-        typer.echo("  methods:")
+        typer.echo("  methods (optkit list -f FAMILY -m METHOD shows a method's options):")
         for m in registry.methods(family.id):
             typer.echo(f"    {m.id:<22} {m.kind:<10} {m.knowledge:<7} {m.description}")
         typer.echo("  scenarios:")
@@ -113,6 +120,17 @@ def list_command() -> None:
             for eid in exps:
                 exp = load_experiment(eid, "paper")
                 typer.echo(f"    {eid:<22} {exp.description}")
+
+
+def _print_method(spec) -> None:
+    """One method: kind, knowledge, description and every option (-O NAME=VALUE) with type, default and rule."""
+    typer.echo(f"method {spec.id} of {spec.family}: {spec.kind}, {spec.knowledge} knowledge")
+    typer.echo(f"  {spec.description}")
+    typer.echo("  options (solve: -O NAME=VALUE or its own flag; train: options marked train):")
+    for option in spec.all_options():
+        stage = {"solve": "", "train": " [train only]", "both": " [also train]"}[option.stage]
+        typer.echo(f"    {option.name:<16} {option.type:<9} default {option.default!r:<12} {option.rule()}{stage}")
+        typer.echo(f"    {'':<16} {option.help}")
 
 
 @app.command("instance")
@@ -144,7 +162,8 @@ def solve_command(
     method: Optional[str] = typer.Option(None, "--method", "-m", help="method id (default: exact reference)"),
     method_seed: int = typer.Option(0, "--method-seed", min=0, help="seed of the method's own randomness"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit",
-                                               help="solver time limit, s (default 600 for exact methods)"),
+                                               help="solver time limit, s (default: the family's limit for exact methods, "
+                                                    "600 s)"),
     gap: Optional[float] = typer.Option(None, "--gap", help="relative MIP gap at which the solver stops"),
     solver: Optional[str] = typer.Option(None, "--solver", help="Pyomo solver name (default highs)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="solver threads"),
@@ -186,7 +205,7 @@ def solve_command(
     else:
         inst = make_instance(family.id, scenario, seed, point=point)
     if time_limit is None and spec.kind == "exact":
-        time_limit = DEFAULT_EXACT_TIME_LIMIT
+        time_limit = family.exact_time_limit
     # The solver log goes to stderr, so stdout keeps only the result (JSON stays parseable).
     options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
                "export_model": str(export_model) if export_model else None, "budget": budget,
@@ -205,8 +224,8 @@ def solve_command(
         ref_solution = solution
     elif reference:
         typer.echo(f"optkit: running the reference '{family.reference_method}' for frac_opt"
-                   f" (time limit {time_limit or DEFAULT_EXACT_TIME_LIMIT:g} s; --no-reference skips it)", err=True)
-        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or DEFAULT_EXACT_TIME_LIMIT)
+                   f" (time limit {time_limit or family.exact_time_limit:g} s; --no-reference skips it)", err=True)
+        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or family.exact_time_limit)
     evaluation = evaluate(inst, solution, reference=ref_solution)
     result = {
         "family": family.id, "scenario": inst.preset, "seed": int(inst.seed), "method": spec.id,
@@ -313,29 +332,21 @@ def train_command(
     """Train a learner on the training seeds of a preset (point) and cache its checkpoint."""
     from optkit import registry
     from optkit.api import scenario_params
-    from optkit.bench import BUDGETS
     from optkit.instance import json_ready
 
-    if budget not in BUDGETS:
-        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGETS)}")
+    if budget not in BUDGET_NAMES:
+        raise InputError(f"--budget: '{budget}' is not one of {', '.join(BUDGET_NAMES)}")
     family = registry.get_family(formulation)
     spec = registry.get_method(family.id, method)
-    if spec.train is None:
-        raise InputError(f"--method: '{spec.id}' is not a learner (kind {spec.kind}); nothing to train")
+    train = spec.load_train()
     _check_output("-o", output)
     scenario = scenario or family.default_scenario
     scenario_params(family.id, scenario, point)      # validates scenario and point before training
-    module_name, _, attr = spec.train.partition(":")
-    import importlib
-    import inspect
-
-    train = getattr(importlib.import_module(module_name), attr)
     extra = parse_options(option)
-    accepted = inspect.signature(train).parameters
-    unknown = sorted(k for k in extra if k not in accepted or k in ("family", "scenario", "point", "seed", "budget",
-                                                                    "out", "progress"))
-    if unknown:
-        raise InputError(f"--option: method '{spec.id}' does not take {', '.join(unknown)} when training")
+    own = sorted(k for k in extra if k in ("family", "scenario", "point", "seed", "budget", "out", "progress"))
+    if own:
+        raise InputError(f"--option: {', '.join(own)} has its own flag")
+    extra = spec.bind(extra, stage="train")
     typer.echo(f"optkit: training '{spec.id}' on {family.id}/{scenario}{':' + point if point else ''}"
                f" (budget {budget}, seed {seed})", err=True)
     result = train(family.id, scenario, point, seed=seed, budget=budget,

@@ -1,4 +1,5 @@
-"""Gymnasium registrations of optkit's environments (imports gymnasium, so it is not imported by `optkit`).
+"""Gymnasium registrations of every family's environments (FamilyAPI.gym_envs); imports gymnasium, so `optkit`
+does not import this module.
 
     import gymnasium, optkit.envs
     env = gymnasium.make("optkit/LeoHandover-v0", scenario="smoke")
@@ -7,9 +8,9 @@ or, without the import: gymnasium.make("optkit.envs:optkit/LeoHandover-v0").
 """
 from gymnasium.envs.registration import register, registry
 
-ENVS = {"optkit/LeoHandover-v0": "optkit.formulations.leo_handover.gym_env:LeoHandoverGymEnv",
-        "optkit/Sagin-v0": "optkit.formulations.sagin.gym_env:SaginGymEnv",
-        "optkit/SaginMulti-v0": "optkit.formulations.sagin.gym_env:SaginMultiGymEnv"}
+from optkit import registry as families
+
+ENVS = {env_id: entry for family in families.families() for env_id, entry in family.gym_envs.items()}
 
 for _id, _entry in ENVS.items():
     if _id not in registry:

@@ -1,4 +1,4 @@
-"""Named experiments: data files `datasets/<family>/_experiments.toml`, one table per experiment id.
+"""Named experiments: `_experiments.toml` in each family's presets folder, one table per experiment id.
 
 An experiment fixes the scenarios, methods, method configurations, evaluation seeds, method seeds and time
 limit of a benchmark run; `[<id>.budget.<name>]` overrides any of them for one budget (a CI-sized `quick`
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from optkit import registry
 from optkit.errors import InputError, UnknownNameError
-from optkit.scenarios import _datasets_dir, _read, merge
+from optkit.scenarios import _read, merge
 
 FILE = "_experiments.toml"
 FIELDS = {"description", "reproduces", "scenarios", "points", "methods", "configs", "seeds", "method_seeds",
@@ -37,7 +37,7 @@ def _tables() -> dict[str, tuple[str, dict]]:
     """experiment id -> (family id, raw table) over every registered family."""
     found = {}
     for fam in registry.families():
-        path = _datasets_dir() / fam.id / FILE
+        path = fam.presets_folder() / FILE
         if path.is_file():
             for exp_id, table in _read(path).items():
                 found[exp_id] = (fam.id, table)

@@ -1,4 +1,5 @@
-"""Scenario presets: data files `datasets/<family>/<id>.toml`, merged over the family's `_defaults.toml`.
+"""Scenario presets: data files `<id>.toml` in a family's presets folder (FamilyAPI.presets; `datasets/<family>/`
+for the families shipped with optkit), merged over the family's `_defaults.toml`.
 
 A preset file holds `id`, `description`, a `[params]` table of overrides and optionally a `[sweep]`
 table with `name` (the swept quantity) and `points`, a list of tables each with a `label` and overrides.
@@ -16,11 +17,12 @@ except ModuleNotFoundError:  # Python 3.10
 
 from optkit.errors import InputError, UnknownNameError
 
-def _datasets_dir() -> Path:
-    # Installed: optkit/datasets is a sub-package; in a source tree the same folder is ./datasets.
-    from optkit import datasets
 
-    return Path(datasets.__file__).resolve().parent
+def presets_folder(family: str) -> Path:
+    """The folder of a family's data files (its FamilyAPI.presets)."""
+    from optkit import registry
+
+    return registry.get_family(family).presets_folder()
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,12 @@ def _read(path: Path) -> dict:
 
 
 def scenario_ids(family: str) -> list[str]:
-    folder = _datasets_dir() / family
+    folder = presets_folder(family)
     return sorted(p.stem for p in folder.glob("*.toml") if not p.stem.startswith("_"))
 
 
 def load_scenario(family: str, scenario_id: str) -> Scenario:
-    folder = _datasets_dir() / family
+    folder = presets_folder(family)
     path = folder / f"{scenario_id}.toml"
     if not path.is_file():
         raise UnknownNameError(f"scenario of '{family}'", scenario_id, scenario_ids(family))

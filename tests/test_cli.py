@@ -27,7 +27,7 @@ FAST = ["-m", "random", "--no-reference"]
 
 
 def metric_ids(family="allocate"):
-    return [m.id for m in registry.family_api(family).METRICS]
+    return [m.id for m in registry.family_api(family).metrics]
 
 
 def invoke(*args):

@@ -109,7 +109,7 @@ def test_register_family_rejects_non_kebab_id():
     registry.load_plugins()
     before = dict(registry._FAMILIES)
     with pytest.raises(ValueError, match="kebab-case"):
-        registry.register_family(registry.FamilySpec("Bad_Family", "t", "x", "small", "m", "tiny"))
+        registry.register_family(dataclasses.replace(registry.get_family("allocate"), id="Bad_Family"))
     assert registry._FAMILIES == before
 
 
@@ -117,7 +117,7 @@ def test_family_alias_resolves(monkeypatch):
     registry.load_plugins()
     monkeypatch.setattr(registry, "_FAMILIES", dict(registry._FAMILIES))
     monkeypatch.setattr(registry, "_ALIASES", dict(registry._ALIASES))
-    registry.register_family(registry.FamilySpec("fake-fam", "fake", "nowhere", "small", "m", "tiny", aliases=("p9",)))
+    registry.register_family(dataclasses.replace(registry.get_family("allocate"), id="fake-fam", aliases=("p9",)))
     assert registry.get_family("p9").id == "fake-fam"
     assert registry.get_family("fake-fam").id == "fake-fam"
 
@@ -528,7 +528,7 @@ def test_api_solve_and_evaluate_random():
     assert isinstance(sol, Solution) and sol.status == Status.FEASIBLE and sol.method == "random"
     assert "wall_s" in sol.info
     ev = api.evaluate(inst, sol)
-    assert {m.id for m in fam_api.METRICS} <= set(ev.metrics)
+    assert {m.id for m in fam_api.metrics} <= set(ev.metrics)
     with pytest.raises(InputError, match="--gap"):
         api.solve(inst, "random", gap=0.1)
     with pytest.raises(UnknownNameError):

@@ -25,7 +25,7 @@ METHODS = ["allocate", "random", "greedy-fake"]
 
 
 def metric_ids():
-    return [m.id for m in registry.family_api("allocate").METRICS]
+    return [m.id for m in registry.family_api("allocate").metrics]
 
 
 def fake_metrics(rng) -> dict:

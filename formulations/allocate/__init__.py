@@ -1,21 +1,63 @@
 """Family `allocate`: energy-aware multiple-access service orchestration in UAV-assisted vehicular networks.
 
-Spec: shared/spec/allocate.md. This module only registers (light imports); the API lives in `.api`.
+docs/families/allocate.md describes the model, the formulation and the methods. This module only declares the
+family and its exact method (light imports); the hooks live in `.api`.
 """
-from optkit.registry import FamilySpec, MethodSpec, register_family, register_method
+from optkit.family import FamilyAPI, ReportSettings
+from optkit.options import Option, mip_options, time_limit
+from optkit.registry import MethodSpec
 
-FAMILY = register_family(FamilySpec(
+_API = "optkit.formulations.allocate.api"
+
+FAMILY = FamilyAPI(
     id="allocate",
     title="UAV-assisted vehicular service orchestration (trajectory, multiple access, placement, routing)",
-    api="optkit.formulations.allocate.api",
-    default_scenario="small",
     reference_method="allocate",
+    default_scenario="small",
     test_scenario="tiny",
-    aliases=(),
-))
+    presets="optkit.datasets:allocate",
+    instance_class=f"{_API}:AllocateInstance",
+    generate=f"{_API}:generate",
+    evaluate=f"{_API}:evaluate",
+    with_reference=f"{_API}:with_reference",
+    metrics=f"{_API}:METRICS",
+    decisions_to_jsonable=f"{_API}:decisions_to_jsonable",
+    decisions_from_jsonable=f"{_API}:decisions_from_jsonable",
+    describe=f"{_API}:describe",
+    primary_metric="objective",
+    exact_time_limit=600.0,          # §7.1
+    # What `optkit report` shows (§6.4, §9); units and directions come from the metrics.
+    report=ReportSettings(
+        metrics=("acc_pct", "energy_per_request", "latency_ms", "objective", "efficiency", "frac_opt", "frac_opt_of",
+                 "runtime_s", "train_s"),
+        sweep_panels=("acc_pct", "energy_per_request", "latency_ms"),
+        radar_axes=("acc_pct", "energy_per_request", "latency_ms"),
+        heat_metrics=("efficiency", "frac_opt"),
+        runtime_metric="runtime_s",
+        labels={"acc_pct": "acceptance", "energy_per_request": "energy per request", "latency_ms": "E2E latency",
+                "efficiency": "efficiency (accepted / energy)", "frac_opt": "fraction of optimum (efficiency)",
+                "frac_opt_of": "fraction of optimum (objective)", "runtime_s": "runtime", "train_s": "training time"},
+        sweep_labels={"R": "requests per episode R", "N": "network nodes N", "C": "channels C"},
+    ),
+)
 
-register_method(MethodSpec(
-    family="allocate", id="allocate", kind="exact", knowledge="oracle",
-    entry="optkit.formulations.allocate.milp:solve",
-    description="exact offline MILP of ALLOCATE (Pyomo + HiGHS), complete knowledge",
-))
+METHODS = (
+    MethodSpec(
+        family="allocate", id="allocate", kind="exact", knowledge="oracle",
+        entry="optkit.formulations.allocate.milp:solve",
+        description="exact offline MILP of ALLOCATE (Pyomo + HiGHS), complete knowledge",
+        options=(
+            time_limit(600.0),
+            *mip_options(gap=1e-4),
+            Option("route_set", "str", "candidates", "routes of the model: the generator's candidates or all simple "
+                   "paths", choices=("candidates", "all")),
+            Option("movement", "str", "auto", "UAV movement rows: transition (pairwise), compact, or auto by size",
+                   choices=("auto", "transition", "compact")),
+            Option("capacity_mode", "str", "assign", "host capacity: per assignment or per instance load",
+                   choices=("assign", "instance_load")),
+            Option("tighten", "bool", True, "add the exact tightening rows"),
+            Option("host_sets", "bool", False, "add the exact host-set valid inequalities (tighter LP bound)"),
+            Option("lp_bound", "bool", False, "also solve the LP relaxation and record its bound"),
+        ),
+    ),
+)

@@ -1,4 +1,4 @@
-"""Family API of `sagin` used by the core (CLI, runner, report, contract suites)."""
+"""Hooks of the `sagin` family that its FamilyAPI declaration (`optkit.formulations.sagin.FAMILY`) names."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,31 +7,9 @@ from optkit.formulations.sagin.evaluator import METRICS, Decisions, evaluate, wi
 from optkit.formulations.sagin.generator import generate
 from optkit.formulations.sagin.instance import SaginInstance
 
-__all__ = ["INSTANCE_CLASS", "PRIMARY_METRIC", "METRICS", "generate", "evaluate", "with_reference",
-           "decisions_to_jsonable", "decisions_from_jsonable", "describe", "cell_record",
-           "REPORT_METRICS", "REPORT_LABELS", "SWEEP_PANELS", "SWEEP_LABELS", "RADAR_AXES", "HEAT_METRICS",
-           "RUNTIME_METRIC", "report_extras"]
+__all__ = ["SaginInstance", "METRICS", "generate", "evaluate", "with_reference", "decisions_to_jsonable",
+           "decisions_from_jsonable", "describe", "cell_record", "report_extras"]
 
-INSTANCE_CLASS = SaginInstance
-PRIMARY_METRIC = "objective"
-# The lattice optimum bounds P2-L only: a continuous-direction method may exceed it (§6.5), so the runner leaves
-# frac_bound empty; frac_ref (the evaluator's §6.5 comparison) is the fraction of the reference.
-REFERENCE_BOUND_IS_DUAL = False
-
-# What `optkit report` shows for this family (spec §6.3, §9); units and directions come from METRICS.
-REPORT_METRICS = ("rate_mbps", "switches", "qsr_pct", "flight_time_s", "objective", "mission_qos", "success",
-                  "frac_ref", "gap_ref", "boundary_events", "direction_projections", "decision_s", "train_s")
-SWEEP_PANELS = ("rate_mbps", "switches", "qsr_pct", "flight_time_s")      # the paper's four metrics (Figs. 5-8)
-RADAR_AXES = ("rate_mbps", "switches", "qsr_pct", "flight_time_s", "success")
-HEAT_METRICS = ("objective", "frac_ref")
-RUNTIME_METRIC = "decision_s"
-REPORT_LABELS = {"rate_mbps": "average link rate R̄", "switches": "link switches N_u",
-                 "qsr_pct": "QoS satisfaction ratio", "flight_time_s": "flight time T", "objective": "objective J",
-                 "mission_qos": "mission QoS share", "success": "arrival share", "frac_ref": "fraction of lattice-dp J",
-                 "gap_ref": "gap to lattice-dp J", "boundary_events": "boundary events",
-                 "direction_projections": "direction projections", "decision_s": "decision time",
-                 "train_s": "training time"}
-SWEEP_LABELS = {"uav.speed": "UAV speed V (m/s)", "uav.n_uavs": "number of UAVs N_U"}
 RECORD_DECIMALS = 3            # positions in cell records are rounded to 1 mm
 
 

@@ -1,15 +1,16 @@
-"""Baselines of the `allocate` family (registration only; light imports)."""
-from optkit.registry import MethodSpec, register_method
+"""Baselines of the `allocate` family (declarations only; light imports). § numbers: docs/families/allocate.md."""
+from optkit.registry import MethodSpec
 
-register_method(MethodSpec(
-    family="allocate", id="random", kind="heuristic", knowledge="online",
-    entry="optkit.heuristics.allocate.random_baseline:solve",
-    description="random walk UAVs, random PoA, random blocks, random hosts on random routes (spec §7.5)",
-))
-
-register_method(MethodSpec(
-    family="allocate", id="sca", kind="heuristic", knowledge="online",
-    entry="optkit.heuristics.allocate.sca:solve",
-    description="penalty-SCA LPs (CVXPY): reactive UAV placement, one exclusive channel per request and frame, "
-                "placement/routing with rounding and repair (spec §7.3)",
-))
+METHODS = (
+    MethodSpec(
+        family="allocate", id="random", kind="heuristic", knowledge="online",
+        entry="optkit.heuristics.allocate.random_baseline:solve",
+        description="random walk UAVs, random PoA, random blocks, random hosts on random routes (§7.5)",
+    ),
+    MethodSpec(
+        family="allocate", id="sca", kind="heuristic", knowledge="online",
+        entry="optkit.heuristics.allocate.sca:solve",
+        description="penalty-SCA LPs (CVXPY): reactive UAV placement, one exclusive channel per request and frame, "
+                    "placement/routing with rounding and repair (§7.3)",
+    ),
+)

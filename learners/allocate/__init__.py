@@ -1,26 +1,30 @@
-"""Learners of the `allocate` family (registration only; light imports)."""
-from optkit.registry import MethodSpec, register_method
+"""Learners of the `allocate` family (declarations only; light imports). § numbers: docs/families/allocate.md."""
+from optkit.options import Option, learner_options
+from optkit.registry import MethodSpec
 
 _MODULE = "optkit.learners.allocate"
+_OPTIONS = (
+    *learner_options(),
+    Option("lr", "float", None, "learning rate (default: _learners.toml)", low=0.0, low_open=True, nullable=True,
+           stage="both"),
+    Option("batch_size", "int", None, "minibatch size (default: _learners.toml)", low=1, nullable=True,
+           stage="both"),
+)
 
-register_method(MethodSpec(
-    family="allocate", id="perfect", kind="learner", knowledge="online",
-    entry=f"{_MODULE}.perfect:solve", train=f"{_MODULE}.perfect:train",
-    description="PERFECT: predictor + trajectory D3QL, Bayesian MAC with Algorithm 3, masked placement D3QL "
-                "+ router (spec §7.2)",
-))
-register_method(MethodSpec(
-    family="allocate", id="perfect-literal-mac", kind="learner", knowledge="online",
-    entry=f"{_MODULE}.perfect:solve_literal_mac", train=f"{_MODULE}.perfect:train_literal_mac",
-    description="PERFECT with Algorithm 3 allocating exactly Ť_r slots, no hedge (spec §7.7)",
-))
-register_method(MethodSpec(
-    family="allocate", id="perfect-nopred", kind="learner", knowledge="online",
-    entry=f"{_MODULE}.perfect:solve_nopred", train=f"{_MODULE}.perfect:train_nopred",
-    description="PERFECT without the predictor: D̃ replaced by the current demand grid (spec §7.7 diagnostic)",
-))
-register_method(MethodSpec(
-    family="allocate", id="haddqn", kind="learner", knowledge="online",
-    entry=f"{_MODULE}.haddqn:solve", train=f"{_MODULE}.haddqn:train",
-    description="HaDDQN: Hungarian UAV areas and resource blocks, unmasked DDQN placement + router (spec §7.4)",
-))
+
+def _learner(id: str, module: str, name: str, description: str) -> MethodSpec:
+    return MethodSpec(family="allocate", id=id, kind="learner", knowledge="online",
+                      entry=f"{_MODULE}.{module}:solve{name}", train=f"{_MODULE}.{module}:train{name}",
+                      description=description, options=_OPTIONS)
+
+
+METHODS = (
+    _learner("perfect", "perfect", "", "PERFECT: predictor + trajectory D3QL, Bayesian MAC with Algorithm 3, masked "
+                                       "placement D3QL + router (§7.2)"),
+    _learner("perfect-literal-mac", "perfect", "_literal_mac",
+             "PERFECT with Algorithm 3 allocating exactly Ť_r slots, no hedge (§7.7)"),
+    _learner("perfect-nopred", "perfect", "_nopred",
+             "PERFECT without the predictor: D̃ replaced by the current demand grid (§7.7 diagnostic)"),
+    _learner("haddqn", "haddqn", "", "HaDDQN: Hungarian UAV areas and resource blocks, unmasked DDQN placement + "
+                                     "router (§7.4)"),
+)
