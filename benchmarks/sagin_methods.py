@@ -68,8 +68,9 @@ def main() -> None:
                    jobs=args.jobs, out=out, progress=True)
     write_report(out)
     text = (f"# sagin methods on `{args.scenario}`, budget `{args.budget}`, seeds {args.seeds}\n\n"
-            "frac_ref = mean over the test UAVs of J_u / J*_L,u (J*_L: the lattice-dp value of the UAV's start, spec "
-            "§6.5); learners trained on paper-default of the same seed.\n\n" + targets_table(df, out))
+            "frac_ref = mean over the test UAVs of J_u / J*_L,u (J*_L: the lattice-dp value of the UAV's start, "
+            "docs/families/sagin.md §6.5); learners trained on paper-default of the same seed.\n\n"
+            + targets_table(df, out))
     (out / "targets.md").write_text(text)
     print(text)
 

@@ -8,6 +8,7 @@ training time and what it reaches on `ref-small` (fraction of the lattice optimu
 Trains on paper-default of instance seed --seed (or loads the cached / given checkpoint), then scores the
 deterministic policy with the exact backend on the same seed's `paper-default` and `ref-small` test starts, with
 lattice-dp as the reference on ref-small (§6.5 per UAV against J*_L). Writes a markdown table.
+Section (§) numbers refer to docs/families/sagin.md.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GN/AN sector antennas (spec §4.2, E4-E7) and the satellite 8x8 UPA (spec §4.4, E14).
+"""GN/AN sector antennas (§4.2, E4-E7) and the satellite 8x8 UPA (§4.4, E14).
 
 Angles in degrees at the API; gains in dBi. Every function broadcasts over its array arguments.
 """

@@ -1,4 +1,4 @@
-"""Building map and line of sight (spec §4.1, E2-E3).
+"""Building map and line of sight (§4.1, E2-E3).
 
 Buildings are axis-aligned square prisms: centres (N, 2) m, common side `width` m, heights (N,) m.
 `segment_los` is the literal E3 test for arbitrary segments; `SiteLos` is an exact equivalent for links from a

@@ -1,7 +1,7 @@
-"""The `sagin` simulator the learners and online baselines act in (spec §4.6-4.8, §6.1, §7, §7.1).
+"""The `sagin` simulator the learners and online baselines act in (§4.6-4.8, §6.1, §7, §7.1).
 
-`SaginEnv(instance, backend="exact")` steps N UAVs synchronously (vectorized over UAVs; CTDE of §7 / §11
-decision 23: UAVs never interact). Per step n every active UAV takes a hierarchical action:
+`SaginEnv(instance, backend="exact")` steps N UAVs synchronously (vectorized over UAVs; CTDE of §7 / D23: UAVs
+never interact). Per step n every active UAV takes a hierarchical action:
 
 * top level `top` (N,) int: 0 = Remain (b_{n+1} = b_n), 1 = Switch to `target` (N,) int, a BS of the candidate set
   C_n = {available BSs != b_n} at (q_n, t_n) (§7.1 step 2). Without `target` a Switch picks the max-rate candidate.

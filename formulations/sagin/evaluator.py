@@ -1,4 +1,4 @@
-"""The one judge of `sagin` (spec §6): recorded rollouts in, metrics out, with the exact rate backend.
+"""The one judge of `sagin` (§6): recorded rollouts in, metrics out, with the exact rate backend.
 
 Decisions (§6.1): for every test UAV u (the instance's `starts_test`, in order) a rollout of L_u steps:
 positions (L_u + 1, 3) m, q(0) first, and serving BSs (L_u,) int64, serving[n−1] = b(n) serving q(n) at t_n

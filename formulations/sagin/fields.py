@@ -1,4 +1,4 @@
-"""Optional random fields of `sagin` (spec §4.3 E10, E11), frozen per instance from the "field" stream (§3.2 step 5).
+"""Optional random fields of `sagin` (§4.3 E10, E11), frozen per instance from the "field" stream (§3.2 step 5).
 
 Both live on a raster of FIELD_SPACING (10 m) over the `area` box (x, y) and its altitude range (z), with
 nx × ny × nz = 201 × 201 × 21 points on the default area.

@@ -1,4 +1,4 @@
-"""The formulations of `sagin` (spec §5): P0, P1, P2 in words and as the per-UAV functions the evaluator uses,
+"""The formulations of `sagin` (§5): P0, P1, P2 in words and as the per-UAV functions the evaluator uses,
 and the lattice restriction P2-L (§5.4) as data built from an instance.
 
 P0 (§5.1, continuous time; not solved directly). Variables q_u(t) ∈ ℝ³, b_u(t) ∈ {1..B_tot}, T_u > 0;

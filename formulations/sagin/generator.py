@@ -1,4 +1,4 @@
-"""Seeded generation of `sagin` instances from preset parameters (spec §3.2).
+"""Seeded generation of `sagin` instances from preset parameters (§3.2).
 
 Random streams: `numpy.random.SeedSequence(seed).spawn(6)`, in this order, named by `STREAMS`:
   "buildings" (E2 heights), "fading" (E19 draws: real parts (J, B_tot), then imaginary parts),
@@ -22,7 +22,7 @@ MAX_TRIES_PER_START = 10_000
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
-    """The six named generators of spec §3.2 for a master seed."""
+    """The six named generators of §3.2 for a master seed."""
     children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
     return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
 
@@ -70,7 +70,7 @@ def _typed(name: str, kind: str, v):
 
 
 def horizon_ticks(flat: dict) -> int:
-    """K = ⌊N_max Δt / δ⌋ with δ = h/(κ0 V) (spec §5.4), i.e. ⌊N_max Δs κ0 / h⌋."""
+    """K = ⌊N_max Δt / δ⌋ with δ = h/(κ0 V) (§5.4), i.e. ⌊N_max Δs κ0 / h⌋."""
     k = flat["uav_max_steps"] * flat["uav_step_length"] * flat["ref_kappa0"] / flat["ref_h"]
     return int(math.floor(k + 1e-9))
 
@@ -112,7 +112,7 @@ def training_starts(instance: SaginInstance, n_episodes: int) -> np.ndarray:
 
 
 def generate(params: dict, seed: int, preset: str = "custom") -> SaginInstance:
-    """The instance of master seed `seed` for nested preset parameters (spec §3.1-3.2)."""
+    """The instance of master seed `seed` for nested preset parameters (§3.1-3.2)."""
     flat = flatten_params(params)
     if isinstance(flat["ref_h_max"], int) and not isinstance(flat["ref_h_max"], bool) and flat["ref_h_max"] < 0 \
             and isinstance(flat["ref_h"], float) and flat["ref_h"] > 0 and isinstance(flat["ref_kappa0"], int):

@@ -1,4 +1,4 @@
-"""Gymnasium forms of the `sagin` environment (spec §4.6-4.8, §7.1), over the core `SaginEnv`.
+"""Gymnasium forms of the `sagin` environment (§4.6-4.8, §7.1), over the core `SaginEnv`.
 
     from optkit.formulations.sagin.gym_env import SaginGymEnv, SaginMultiGymEnv
     env = SaginGymEnv(scenario="quick", seed=0)             # one UAV
@@ -12,7 +12,7 @@ normalises it); "target" the BS to switch to, read only when top = 1 and require
 not the serving BS; §7.1 step 2), else ValueError. The target space samples among the current candidates.
 Scalar reward: r^low (default, shifted E28) or r^top (`reward="top"`); info carries both, the costs g^qos, g^bnd
 (E29), R_{n+1}, the measurement report `rates` (B,) Mbit/s and the candidate mask `candidates` (B,).
-`SaginMultiGymEnv` is the CTDE form (§7, §11 decision 23): all N_U UAVs of an episode in one env, observations
+`SaginMultiGymEnv` is the CTDE form (§7, D23): all N_U UAVs of an episode in one env, observations
 (N_U, D), per-UAV actions, per-UAV rewards and costs in info, scalar reward = mean over the UAVs that acted.
 reset options: {"split": "train" | "test", "episode": e (train), "uav": u (single env)}; without "episode" a
 training episode in 0..train_episodes-1 is drawn from the env's np_random.

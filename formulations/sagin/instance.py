@@ -1,6 +1,9 @@
-"""The `sagin` instance (spec §3): all parameters of one world plus its seeded draws.
+"""The `sagin` instance (§3): all parameters of one world plus its seeded draws.
 
-Parameters come in the groups of spec §3.1 (`area`, `airspace`, `buildings`, `gn`, `an`, `element`, `sn`,
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md: it is the
+family page of this repository, and every module of formulations/sagin uses the same numbers.
+
+Parameters come in the groups of §3.1 (`area`, `airspace`, `buildings`, `gn`, `an`, `element`, `sn`,
 `channel`, `uav`, `qos`, `objective`, `reward`, `ref`, `train`); parameter `group.key` is stored as the field
 `group_key` (e.g. `uav.speed` -> `uav_speed`, `element.G_max` -> `element_g_max`). Derived fields drawn by the
 generator: the building map after site removal (`building_centers` (N_b, 2) m, `building_width` m,

@@ -1,4 +1,4 @@
-"""`lattice_dp` (spec §8.1): the exact dynamic programme of P2-L, vectorised over (node, BS, switch count).
+"""`lattice_dp` (§8.1): the exact dynamic programme of P2-L, vectorised over (node, BS, switch count).
 
 Labels A[t, v, b, H] (float64, Mbit) = maximum accumulated rate-time of partial paths from (q^0, tick 0) reaching
 node v at tick t with BS b on the last move and H switches; −inf when none. Back-pointers: move index and previous

@@ -1,4 +1,4 @@
-"""Mobility, arrival, time and switches (spec §4.7, E24-E27) and learner rewards/costs (§4.8, E28-E30).
+"""Mobility, arrival, time and switches (§4.7, E24-E27) and learner rewards/costs (§4.8, E28-E30).
 
 Pure functions, vectorized over UAVs: positions (N, 3) m, directions (N, 3), rates in Mbit/s.
 """

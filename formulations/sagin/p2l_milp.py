@@ -1,4 +1,4 @@
-"""`p2l_milp` (spec §5.5, §8.2): the Pyomo MILP of P2-L for a fixed arrival tick T̂, solved for every reachable
+"""`p2l_milp` (§5.5, §8.2): the Pyomo MILP of P2-L for a fixed arrival tick T̂, solved for every reachable
 T̂ with HiGHS through `optkit.solver.solve_model`; the best feasible T̂ is the P2-L optimum. A cross-check of
 `lattice_dp` on `ref-tiny`-size lattices (hundreds of time-expanded nodes). Pyomo is imported inside functions.
 """

@@ -1,4 +1,4 @@
-"""Path loss and satellite geometry (spec §4.3, E8-E10; §4.4, E12-E16).
+"""Path loss and satellite geometry (§4.3, E8-E10; §4.4, E12-E16).
 
 Distances and heights in m, carrier frequencies f_c in GHz, losses in dB, time in s.
 """

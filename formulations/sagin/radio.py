@@ -1,4 +1,4 @@
-"""Received power, noise, fading, SINR and rate (spec §4.5, E17-E23) and the rate oracle backends (§4.6).
+"""Received power, noise, fading, SINR and rate (§4.5, E17-E23) and the rate oracle backends (§4.6).
 
 Shapes: P query points q (P, 3) m with times t (P,) s (or a scalar), B = B_tot BSs in the §3.1 order,
 J frozen fading draws. Powers in mW (linear) or dBm, rates in Mbit/s. `RadioModel` precomputes the per-instance
@@ -18,7 +18,7 @@ from optkit.formulations.sagin import antennas, pathloss
 from optkit.formulations.sagin.buildings import SiteLos
 from optkit.formulations.sagin.fields import SIGMA_SF_SN_DB, RandomFields, sigma_sf_db
 
-THERMAL_DBM_PER_HZ = -174.0          # thermal noise density (E18, §11 decision 9)
+THERMAL_DBM_PER_HZ = -174.0          # thermal noise density (E18, D9)
 CHUNK = 200_000                      # elements P * J * B per vectorized block of the SINR computation
 
 

@@ -1,4 +1,4 @@
-"""The exact P2-L references of `sagin` as registered methods (spec §7.6, §8): `lattice-dp` and `p2l-milp`.
+"""The exact P2-L references of `sagin` as registered methods (§7.6, §8): `lattice-dp` and `p2l-milp`.
 
 Both solve the lattice problem P2-L (§5.4) for every test UAV (its start snapped to the nearest lattice node; a
 non-snapped start is joined to its node by a straight segment, `lattice_dp.decisions`) and return the paths as

@@ -1,4 +1,6 @@
-"""`graph` baseline of `sagin` (spec §7.4, §5.6, §11 decision 25): GN/AN connectivity-graph planner.
+"""`graph` baseline of `sagin` (§7.4, §5.6, D25): GN/AN connectivity-graph planner.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md.
 
 1. Grid G: 2-D lattice q_f + h_G (i, j) (h_G = 50 m) inside the airspace box at altitude z_G = q_f.z (100 m);
    node v is connected iff max_{b ∈ GN∪AN} R_b(v) ≥ R_req (exact backend). Satellites are ignored.
@@ -12,7 +14,7 @@
    with ‖p_i − w_i‖_∞ ≤ h_G/4 for connected and p_i = w_i for disconnected waypoints.
 6. Rollout: the refined polyline resampled at Δs (§6.1 `path_to_rollout`), sticky GN/AN association.
 
-Choices where the spec is silent (documented in the report and in `info`): the grid is anchored at q_f and
+Choices where §7.4 is silent (documented in the report and in `info`): the grid is anchored at q_f and
 clipped to the airspace box (so q_f is a node and every node is flyable; the SOCP boxes are intersected with the
 airspace too); a start lying on a grid node is that node; the start edges also require the distance to q_f to fall
 along the whole edge ((v' − q^0)·(q_f − v') ≥ 0, the same as "strictly closer" for the grid's king moves);

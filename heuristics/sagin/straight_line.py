@@ -1,4 +1,6 @@
-"""`sl` baseline of `sagin` (spec §7.3): straight-line flight with max-RSRP association.
+"""`sl` baseline of `sagin` (§7.3): straight-line flight with max-RSRP association.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md.
 
 Every step flies the direction v(n) = x̂(n) toward q_f at speed V through the common simulator (E24-E25: step Δs,
 arrival check after every step including q(0), final straight segment to q_f served by the BS of the step that

@@ -1,4 +1,6 @@
-"""The learners of the `sagin` family (spec §7.1 `ddqn-csac`, §7.2 `drl`, §7.5 ablations), one training loop.
+"""The learners of the `sagin` family (§7.1 `ddqn-csac`, §7.2 `drl`, §7.5 ablations), one training loop.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md.
 
 Every method is a pair (top level, lower level) chosen by its table in datasets/sagin/_learners.toml:
 
@@ -12,7 +14,7 @@ Every method is a pair (top level, lower level) chosen by its table in datasets/
 | `drl`          | "sinr": argmax large-scale SINR (§7.2)    | "lattice": DDQN over the 26 masked directions   |
 
 Training (CleanRL style, §7.1 steps 1-9): the N_U UAVs of the training instance form one synchronous `SaginEnv`
-with the instance's `channel.rate_backend` ("cached" by default, §11 decision 39); each episode starts from the
+with the instance's `channel.rate_backend` ("cached" by default, D39); each episode starts from the
 next block of training starts (`generator.training_starts`, the instance's "train" stream, §3.2 step 4). Per
 environment step: one batched forward pass per level, the Switch target is argmax_c Q(s_n^(c), Remain) over the
 candidate set (ties: lowest index, §7.1 step 2), all active UAVs step, their transitions go into one replay per
@@ -22,7 +24,7 @@ level's replay holds `learning_starts` transitions (the learner cores do it). ε
 The greedy top levels decide b(n+1) from the measurements at q(n), t_n (the env's backend): RSRP (E22; the cached
 raster's GN/AN RSRP plus the exact SN RSRP when training), rate (E21) or large-scale SINR (E23).
 
-`ddqn-sac` (§7.5, §11 decision 26): fixed penalties are realised by an unconstrained SAC (n_costs = 0) fed the
+`ddqn-sac` (§7.5, D26): fixed penalties are realised by an unconstrained SAC (n_costs = 0) fed the
 penalised reward r^low − p_qos g^qos − p_bnd g^bnd with (p_qos, p_bnd) = `fixed_penalty` (1.0, 1.0) — no multiplier
 update. `drl` (§7.2): reward r^low − κ_qos max(0, g^qos) − g^bnd, κ_qos = `kappa_qos`; directions m with
 m·x̂(n) ≤ 0 are masked (in acting and in the double-DQN argmax on s').

@@ -1,5 +1,8 @@
 """sagin through the core: registration and aliases, the references as methods, §6.5 comparison in the CLI and the
-bench (per-cell records for the report), Gymnasium registration, and bad input (one line, exit 2)."""
+bench (per-cell records for the report), Gymnasium registration, and bad input (one line, exit 2).
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md.
+"""
 from __future__ import annotations
 
 import json

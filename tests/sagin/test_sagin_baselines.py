@@ -1,7 +1,7 @@
-"""The classical baselines of sagin: `sl` (spec §7.3, checks 20-22, 24) and `graph` (§7.4 with the §5.6 SOCP):
-evaluator feasibility (§6.2), the straight-line flight time, max-RSRP association against an independent argmax of
-the exact backend's RSRP, the connectivity rule of the graph path, the SOCP constraints, determinism, and a case
-where `graph` beats `sl`."""
+"""The classical baselines of sagin: `sl` (docs/families/sagin.md §7.3, checks 20-22, 24) and `graph` (§7.4 with the
+§5.6 SOCP): evaluator feasibility (§6.2), the straight-line flight time, max-RSRP association against an independent
+argmax of the exact backend's RSRP, the connectivity rule of the graph path, the SOCP constraints, determinism, and a
+case where `graph` beats `sl`."""
 import numpy as np
 import pytest
 

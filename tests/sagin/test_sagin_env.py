@@ -1,6 +1,6 @@
-"""The sagin environment (spec §4.6-4.8, §6.1, §7.1): Gymnasium contract, rollouts scored by the evaluator with
-metrics equal to the env's own accumulation (exact backend), determinism, one step's rewards and costs by hand,
-arrival (E25) and switch counting (E27), and the cached backend used only when asked."""
+"""The sagin environment (docs/families/sagin.md §4.6-4.8, §6.1, §7.1): Gymnasium contract, rollouts scored by the
+evaluator with metrics equal to the env's own accumulation (exact backend), determinism, one step's rewards and costs
+by hand, arrival (E25) and switch counting (E27), and the cached backend used only when asked."""
 import math
 import warnings
 

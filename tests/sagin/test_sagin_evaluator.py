@@ -1,6 +1,6 @@
-"""The sagin evaluator (spec §6, §10 checks 20-23): metrics against values assembled by hand from the exact rate
-oracle on tiny hand-made rollouts, the feasibility counters of §6.2, the JSON codec, the §6.1 path conversion,
-common random numbers (§6.4) and the reference comparison (§6.5)."""
+"""The sagin evaluator (docs/families/sagin.md §6, §10 checks 20-23): metrics against values assembled by hand from
+the exact rate oracle on tiny hand-made rollouts, the feasibility counters of §6.2, the JSON codec, the §6.1 path
+conversion, common random numbers (§6.4) and the reference comparison (§6.5)."""
 import json
 import math
 

@@ -1,5 +1,6 @@
-"""Optional random fields (spec E10 probabilistic LoS, E11 correlated shadowing): statistics of the AR(1) field,
-the LoS share against P_LoS, the shadowing term in the link budget, determinism and the default drawing nothing."""
+"""Optional random fields (docs/families/sagin.md E10 probabilistic LoS, E11 correlated shadowing): statistics of the
+AR(1) field, the LoS share against P_LoS, the shadowing term in the link budget, determinism and the default drawing
+nothing."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Instance schema, validation errors, deterministic generation and exact JSON round trip for every preset."""
+"""Instance schema, validation errors, deterministic generation and exact JSON round trip for every preset.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/sagin.md.
+"""
 import dataclasses
 import math
 
@@ -12,7 +15,7 @@ from optkit.scenarios import load_scenario, merge, scenario_ids
 
 PRESETS = ["paper-default", "sweep-speed", "sweep-uavs", "ref-tiny", "ref-small", "ref-medium", "quick",
            "env-suburban", "env-urban", "env-dense", "env-highrise",
-           "area-beam", "quick-area-beam"]              # the §11 item 43 sensitivity (toolkit addition)
+           "area-beam", "quick-area-beam"]              # the D43 sensitivity (toolkit addition)
 
 
 def _params(preset="paper-default", **groups):

@@ -1,4 +1,4 @@
-"""P2-L lattice, `lattice_dp` and `p2l_milp` (spec §5.4, §5.5, §8, §10 checks 25-30)."""
+"""P2-L lattice, `lattice_dp` and `p2l_milp` (docs/families/sagin.md §5.4, §5.5, §8, §10 checks 25-30)."""
 import numpy as np
 import pytest
 

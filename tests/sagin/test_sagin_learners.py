@@ -1,6 +1,6 @@
-"""The sagin learners (spec §7.1, §7.2, §7.5): learner signals (checks 31, 32), the Switch rule, the `drl` masking,
-the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the evaluator
-accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
+"""The sagin learners (docs/families/sagin.md §7.1, §7.2, §7.5): learner signals (checks 31, 32), the Switch rule, the
+`drl` masking, the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the
+evaluator accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
 paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Mobility, arrival, switches (spec §4.7, §10 checks 20-22) and learner rewards/costs (§4.8, check 31 part)."""
+"""Mobility, arrival, switches (docs/families/sagin.md §4.7, §10 checks 20-22) and learner rewards/costs (§4.8, check
+31 part)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
-"""Spec sagin.md §10 checks 1-12 and 18-19: path loss, antennas, satellite geometry, noise, fading, buildings/LoS."""
+"""docs/families/sagin.md §10 checks 1-12 and 18-19: path loss, antennas, satellite geometry, noise, fading,
+buildings/LoS."""
 import math
 
 import numpy as np

@@ -1,5 +1,5 @@
-"""Received power, SINR and rate (spec §4.5, §10 checks 13-17), the hand-computed 1-UAV 2-BS case and the
-cached radio map against the exact backend (§4.6)."""
+"""Received power, SINR and rate (docs/families/sagin.md §4.5, §10 checks 13-17), the hand-computed 1-UAV 2-BS case
+and the cached radio map against the exact backend (§4.6)."""
 import math
 
 import numpy as np

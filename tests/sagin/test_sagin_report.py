@@ -1,4 +1,4 @@
-"""The sagin experiments (datasets/sagin/_experiments.toml, spec §9) and the family report
+"""The sagin experiments (datasets/sagin/_experiments.toml, docs/families/sagin.md §9) and the family report
 (formulations/sagin/report.py): every experiment loads at every budget, the report of a small real bench run draws
 its figures and tables, the per-UAV reference table equals the values recomputed from the cell records, the
 training figure from a synthetic curves file, the MILP check table, and missing data as a note instead of a crash."""
@@ -67,7 +67,7 @@ def test_every_experiment_loads_at_every_budget(exp_id, budget):
         labels = [p.label for p in load_scenario("sagin", sc).expand()]
         assert exp.points is None or set(exp.points) <= set(labels)
     assert set(exp.figures) <= set(sagin_report.BUILDERS) | set(sagin_report.GENERIC_FIGURES)
-    if budget in FULL_BUDGETS:           # the spec's protocol: instance seeds {0, 1, 2}, learner seed = instance seed
+    if budget in FULL_BUDGETS:           # the protocol of §9: instance seeds {0, 1, 2}, learner seed = instance seed
         assert exp.seeds == "0-2" and exp.method_seeds == "0" and exp.points is None
     else:                                # CI-sized: one seed on the quick preset, ref-tiny or two sweep points
         assert exp.seeds == "0"
