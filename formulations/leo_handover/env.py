@@ -1,6 +1,6 @@
 """Candidate prefilter (§4.5), observation (§4.7), reward (§4.8) and the episodic environment (§4.9).
 
-`HandoverEnv(worlds, params, scaler)` is the spec's interface: reset(spec) / step(slot). Every environment policy
+`HandoverEnv(worlds, params, scaler)` is the interface of §4.9: reset(spec) / step(slot). Every environment policy
 (baselines and learners) acts through it; `rollout` turns a policy into the serving sequences the evaluator scores.
 """
 from __future__ import annotations

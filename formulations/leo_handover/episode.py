@@ -1,5 +1,5 @@
 """Per-episode tables: every eligible (step, satellite) pair of one episode with its geometry, features and reward,
-computed in one vectorized pass (spec §4.9), stored as CSR over the episode's steps.
+computed in one vectorized pass (§4.9), stored as CSR over the episode's steps.
 
 Both the environment and the evaluator read episodes through `episode_table`, so a policy and its score see the
 same numbers.

@@ -1,4 +1,4 @@
-"""The one judge of `leo-handover` (spec §6): serving sequences in, metrics out.
+"""The one judge of `leo-handover` (§6): serving sequences in, metrics out.
 
 Decisions: one serving sequence per test episode, srv (L_i,) int64 with -1 at outage steps (§6.1). Every metric is
 recomputed here from srv, the world and ψ; per-episode values are in `Evaluation.details["episodes"]`, the

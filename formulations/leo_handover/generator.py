@@ -1,4 +1,4 @@
-"""Seeded generation of `leo-handover` instances and episode specs (spec §3.4)."""
+"""Seeded generation of `leo-handover` instances and episode specs (§3.4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Orbits, WGS-84 geodesy and topocentric geometry of `leo-handover` (spec leo_handover.md §4.1–§4.3, E1–E13, E17).
+"""Orbits, WGS-84 geodesy and topocentric geometry of `leo-handover` (§4.1–§4.3, E1–E13, E17).
 
 Pure numpy. Every function works elementwise and broadcasts over leading dimensions; vectors carry their three
 Cartesian components in the last axis. Units: km, km/s, s, degrees at the interface (radians inside).

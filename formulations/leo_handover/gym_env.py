@@ -5,7 +5,7 @@
     obs, info = env.reset(seed=1)                      # a random episode of the test world
     obs, info = env.reset(options={"episode": 3})      # test episode 3 of the instance
 
-The action space samples valid slots only (`info["mask"]`); a masked action raises ValueError as in the spec (§4.9).
+The action space samples valid slots only (`info["mask"]`); a masked action raises ValueError as §4.9 requires.
 """
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""The `leo-handover` instance (spec §3): one test world, the training scaler, the configuration, the test episodes.
+"""The `leo-handover` instance (§3): one test world, the training scaler, the configuration, the test episodes.
 
 The instance seed is the experiment base seed S (§3.4): the test world comes from SeedSequence([S, 200]), the
 scaler from the training worlds [S, 100 + w], the test episode specs from [S, 400]. Eligibility windows and
 per-step geometry are derived data (computed on demand and cached, §4.4), not fields.
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-handover.md: it is the
+family page of this repository, and every module of formulations/leo_handover uses the same numbers.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Pyomo model of P2 (spec §5.2, §8.3): the offline serving schedule as a MILP, a cross-check of the DP.
+"""The Pyomo model of P2 (§5.2, §8.3): the offline serving schedule as a MILP, a cross-check of the DP.
 
 Data of one episode as in `offline` (CSR over steps: step_ptr (L+1,), pair_sat (S,), q (S,)). Pyomo and HiGHS
 are imported inside the function so that importing this module stays cheap.

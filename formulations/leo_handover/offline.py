@@ -1,4 +1,4 @@
-"""Exact offline references of `leo-handover` on one episode (spec §5.2, §7.3, §8.1, §8.2).
+"""Exact offline references of `leo-handover` on one episode (§5.2, §7.3, §8.1, §8.2).
 
 Every function works on the eligibility data of one episode of L steps, stored CSR over steps:
 

@@ -1,4 +1,4 @@
-"""Registered offline references of `leo-handover` (spec §7.3, §8): full knowledge of every test episode.
+"""Registered offline references of `leo-handover` (§7.3, §8): full knowledge of every test episode.
 
 `offline-minho` (greedy interval covering, H_min), `offline-dp` (Viterbi for Σq − λH, λ ≥ 0 or "lex") and
 `offline-milp` (the same P2-λ as a Pyomo model solved by HiGHS, the cross-check). Quality q = the reward E20-E22.

@@ -1,4 +1,4 @@
-"""Random constellations and eligibility windows of `leo-handover` (spec leo_handover.md §3.4, §4.4, §4.6, E4b).
+"""Random constellations and eligibility windows of `leo-handover` (§3.4, §4.4, §4.6, E4b).
 
 A world is its `Orbits` (drawn from a seed) plus the terminal parameters. Its eligibility windows (E14–E16) are
 found by one vectorized pass over chunks of 3600 steps × N_s satellites:

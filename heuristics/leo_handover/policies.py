@@ -1,7 +1,9 @@
-"""Classical baselines of `leo-handover` (spec §7.1 `distance`, §7.2): rules over the candidate slots of the
+"""Classical baselines of `leo-handover` (§7.1 `distance`, §7.2): rules over the candidate slots of the
 environment, plus `distance-all`, which picks among all eligible satellites (not an environment policy).
 
 Ties: baselines prefer the lower satellite ID; `score-greedy` takes the lowest valid slot (§6.5).
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-handover.md.
 """
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The paper's learners on `leo-handover` (spec §7.1): tabular SARSA and Q-learning, DQN (two listings) and the
+"""The paper's learners on `leo-handover` (§7.1): tabular SARSA and Q-learning, DQN (two listings) and the
 state ablations, trained on the training worlds and evaluated greedily on the instance's test episodes.
 
 Seeds (§3.4): the instance seed is the base seed S, the method seed the run seed ν. Training worlds [S, 100 + w],
 training episodes [S, 300, ν], exploration and replay from SeedSequence([S, 500, ν]), torch from its first state
-word. The final network (or table) is evaluated without checkpoint selection (§11).
+word. The final network (or table) is evaluated without checkpoint selection (D37).
+
+Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-handover.md.
 """
 from __future__ import annotations
 

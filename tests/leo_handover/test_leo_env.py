@@ -1,6 +1,7 @@
-"""Environment of `leo-handover` (spec §4.5–§4.9, §5.1, checks 15–17): the candidate prefilter on hand-made episode
-tables (priority, kept serving satellite, stable / age slots, masks, pads, serving flag, outages, handover flags and
-the handover penalty), the observation on the `smoke` preset, and the reward examples E20–E22."""
+"""Environment of `leo-handover` (docs/families/leo-handover.md §4.5–§4.9, §5.1, checks 15–17): the candidate
+prefilter on hand-made episode tables (priority, kept serving satellite, stable / age slots, masks, pads, serving
+flag, outages, handover flags and the handover penalty), the observation on the `smoke` preset, and the reward
+examples E20–E22."""
 from __future__ import annotations
 
 import warnings

@@ -1,6 +1,6 @@
-"""Evaluator of `leo-handover` (spec §6, checks 19–21): handover count, blocks, LD and T_link identities, the
-forced/voluntary split, feasibility (§6.2), empty episodes, fractions of the reference, the decisions codec, and
-H ≥ H_min / LD ≤ LD_max for every method on the `smoke` preset."""
+"""Evaluator of `leo-handover` (docs/families/leo-handover.md §6, checks 19–21): handover count, blocks, LD and T_link
+identities, the forced/voluntary split, feasibility (§6.2), empty episodes, fractions of the reference, the decisions
+codec, and H ≥ H_min / LD ≤ LD_max for every method on the `smoke` preset."""
 from __future__ import annotations
 
 import json

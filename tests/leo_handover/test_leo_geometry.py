@@ -1,4 +1,5 @@
-"""Geometry of `leo-handover`: spec leo_handover.md §10 checks 1–11 (E1–E13, E17) and the moving terminal (E4b)."""
+"""Geometry of `leo-handover`: docs/families/leo-handover.md §10 checks 1–11 (E1–E13, E17) and the moving terminal
+(E4b)."""
 from __future__ import annotations
 
 import numpy as np
@@ -187,8 +188,8 @@ def test_check8_flat_vs_enu():
     assert flat["el_deg"] == pytest.approx(26.57, abs=0.01)
     assert flat["range_km"] == pytest.approx(1118.0, abs=0.1)
     assert flat["az_deg"] == pytest.approx(90.0, abs=1e-9)            # great-circle bearing due east
-    # ENU on the WGS-84 equator (radius R_eq, not R_m): the spec's sphere values 21.15° / 1151.6 km are for R = 6371,
-    # here the exact E12 relation with R = R_eq holds and the spec values are met within 0.05° / 2 km.
+    # ENU on the WGS-84 equator (radius R_eq, not R_m): check 7's sphere values 21.15° / 1151.6 km are for R = 6371,
+    # here the exact E12 relation with R = R_eq holds and the check's values are met within 0.05° / 2 km.
     assert enu["el_deg"] == pytest.approx(float(geo.elevation_from_ground_km(geo.R_EQ_KM * sigma, 500.0, geo.R_EQ_KM)),
                                           abs=1e-9)
     assert enu["el_deg"] == pytest.approx(21.15, abs=0.05)

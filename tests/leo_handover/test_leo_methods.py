@@ -1,7 +1,7 @@
-"""Methods of `leo-handover` (spec §7, checks 21–25, degenerate cases): every baseline rule replayed step by step,
-`mrt` = H_min with enough slots, `score-greedy` = G_UB, the offline DP (λ = 0, monotonicity, lex = H_min = MILP
-P2-H, DP = MILP), `distance-all`, `random` seeding, M = 1, the learners on the smoke budget (better than random,
-checkpoint cache, ablation dimension, mask_at_test), the contract suites and bad input."""
+"""Methods of `leo-handover` (docs/families/leo-handover.md §7, checks 21–25, degenerate cases): every baseline rule
+replayed step by step, `mrt` = H_min with enough slots, `score-greedy` = G_UB, the offline DP (λ = 0, monotonicity,
+lex = H_min = MILP P2-H, DP = MILP), `distance-all`, `random` seeding, M = 1, the learners on the smoke budget (better
+than random, checkpoint cache, ablation dimension, mask_at_test), the contract suites and bad input."""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
-"""Offline references of `leo-handover` (spec §5.2, §8, checks 19, 22, 23, 25, 26): greedy min-handover,
-Viterbi DP (λ and lex), the budgeted (j, h) recursion and the Pyomo MILP, against brute-force enumeration."""
+"""Offline references of `leo-handover` (docs/families/leo-handover.md §5.2, §8, checks 19, 22, 23, 25, 26): greedy
+min-handover, Viterbi DP (λ and lex), the budgeted (j, h) recursion and the Pyomo MILP, against brute-force
+enumeration."""
 from __future__ import annotations
 
 import itertools

@@ -1,5 +1,6 @@
 """The leo-handover family report (formulations/leo_handover/report.py): experiment sections, figures, the Pareto
-points of the offline front (spec §8.2, §9 EXP-0, EXP-2, EXP-7) and skipping instead of raising."""
+points of the offline front (docs/families/leo-handover.md §8.2, §9 EXP-0, EXP-2, EXP-7) and skipping instead of
+raising."""
 from __future__ import annotations
 
 import re

@@ -1,5 +1,5 @@
 """World layer of `leo-handover`: orbit draw (§3.4), eligibility windows (E14–E16), scaler (E18), caches, the
-moving terminal (E4b) and the world statistics of spec leo_handover.md §10 checks 12–14."""
+moving terminal (E4b) and the world statistics of docs/families/leo-handover.md §10 checks 12–14."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -96,7 +96,7 @@ def test_check12_mean_eligible_and_outage(params, test_world):
     assert K == 86400 and n_eli.shape == n_vis.shape == (K,)
     assert abs(n_eli.mean() / expected - 1.0) <= 0.15
     assert 0.08 <= np.mean(n_eli == 0) <= 0.25
-    # the counts and the windows describe the same sets; El_c never binds with the ground footprint (§11)
+    # the counts and the windows describe the same sets; El_c never binds with the ground footprint (D6)
     assert (windows.end - windows.start + 1).sum() == n_eli.sum()
     np.testing.assert_array_equal(n_vis, n_eli)
 
@@ -210,7 +210,7 @@ def test_check10_range_rate_sign_in_windows(params, test_world):
     now = W.pair_geometry(orbits, params, steps, sats, 0.0)
     nxt = W.pair_geometry(orbits, params, steps + 1, sats, 0.0)
     rate, forward = now["range_rate_kmps"], nxt["range_km"] - now["range_km"]
-    # Spec check 10 reads |ḋ| > 0.01 km/s with the forward difference. Near the closest approach of a pass the
+    # Check 10 (§10) reads |ḋ| > 0.01 km/s with the forward difference. Near the closest approach of a pass the
     # forward difference is off by d̈·Δt/2 ≈ v²Δt/(2d), up to 7.7²/(2·499) = 0.06 km/s at Δt = 1 s (observed up to
     # 0.043 km/s in this world), so the literal threshold fails there. Asserted: the forward-difference sign for
     # |ḋ| > 0.06 km/s, and the 0.01 km/s threshold against the central difference (agreement O(Δt²)).
