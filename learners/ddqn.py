@@ -1,4 +1,4 @@
-"""Double-DQN core for synchronous batched environments (sagin spec §7.1 top level, §7.2 `drl`; Table II).
+"""Double-DQN core for synchronous batched environments (docs/families/sagin.md §7.1 top level, §7.2 `drl`; Table II).
 
 Family-agnostic. One learner = online network Q(·; ω), target network Q(·; ω'), Adam, a uniform replay memory
 and a numpy generator; all N agents of a synchronous environment act in ONE forward pass (`act_batch`) and share
@@ -12,7 +12,7 @@ the networks and the memory (CTDE with parameter sharing, sagin §7, §11 decisi
   and `update` does nothing; afterwards exactly one gradient step per `update()` call (the caller calls it once
   per environment step, §7.1 step 9);
 * ε per episode (§7.1 step 7): ε_e = max(ε_end, ε_start · (ε_end/ε_start)^(k e / E)), k = `eps_reach_divisor`;
-  with (0.5, 0.05, 3) this is the spec's max(0.05, 0.5 · 0.1^(3e/E)), reaching 0.05 after E/3 episodes;
+  with (0.5, 0.05, 3) this is the §7.1 schedule max(0.05, 0.5 · 0.1^(3e/E)), reaching 0.05 after E/3 episodes;
 * `update_backend`: "numpy" (the same update written out in numpy on views of the torch parameters,
   learners/numpy_update.py; several times faster for these small networks on a CPU), "torch" (autograd + torch
   Adam) or "auto" (numpy on the CPU). tests/learners/test_ddqn_core.py checks the two against each other.
@@ -65,7 +65,7 @@ class DDQNConfig:
 
 def episode_epsilon(e: int, n_episodes: int, start: float = 0.5, end: float = 0.05, divisor: float = 3.0) -> float:
     """ε of training episode e (0-based) of n_episodes: max(end, start · (end/start)^(divisor·e/E)); for the
-    defaults the spec's max(0.05, 0.5 · 0.1^(3e/E)) (sagin §7.1 step 7, check 33)."""
+    defaults the §7.1 schedule max(0.05, 0.5 · 0.1^(3e/E)) (sagin §7.1 step 7, check 33)."""
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
     if start <= 0 or end <= 0 or end > start:

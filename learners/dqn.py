@@ -1,6 +1,6 @@
 """Plain DQN core (CleanRL-style): MLP Q-network, masked max target, uniform replay, hard target sync.
 
-Family-agnostic; the rules follow leo_handover spec §7.1 (`dqn`, `dqn-listingA`) and §11:
+Family-agnostic; the rules follow §7.1 of docs/families/leo-handover.md (`dqn`, `dqn-listingA`) and §11:
 * y = clip(r) + γ·where(done, 0, max_{a' valid in s'} Q_θ⁻(s', a')), invalid slots filled with −1e9 before the
   max (a terminal s' has an all-zero mask; `torch.where` keeps its −1e9 out of y, so no NaN/−inf arithmetic);
 * loss MSE(Q_θ(s, a), y), Adam, no gradient clipping, no double DQN, no dueling; on the CPU the update is computed
@@ -35,7 +35,7 @@ MASK_FILL = -1e9    # Q-value given to invalid slots before the bootstrap max
 
 @dataclass(frozen=True)
 class DQNConfig:
-    """Hyperparameters of one DQN learner (defaults: the spec's `dqn`; `DQNConfig.listing_a()` gives `dqn-listingA`)."""
+    """Hyperparameters of one DQN learner (defaults: `dqn` of §7.1; `DQNConfig.listing_a()` gives `dqn-listingA`)."""
 
     hidden: tuple = (128, 128)
     """Hidden layer widths of the MLP (ReLU after each)."""
@@ -72,7 +72,7 @@ class DQNConfig:
 
     @classmethod
     def listing_a(cls, **overrides) -> "DQNConfig":
-        """The spec's `dqn-listingA`: replay 20,000, batch 64, ε = max(0.1, 1.2·0.998^t); overrides applied last."""
+        """`dqn-listingA` of §7.1: replay 20,000, batch 64, ε = max(0.1, 1.2·0.998^t); overrides applied last."""
         return replace(cls(buffer=20_000, batch=64, eps_schedule="listingA", eps_start=1.2), **overrides)
 
 

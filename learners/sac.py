@@ -1,6 +1,6 @@
 """Soft actor-critic core (CleanRL `sac_continuous_action.py` style) with the Lagrangian constrained variant (CSAC).
 
-Family-agnostic; the rules follow sagin spec §7.1 (lower level of `ddqn_csac`) and §11 items 19, 20, 22:
+Family-agnostic; the rules follow docs/families/sagin.md §7.1 (lower level of `ddqn_csac`) and §11 items 19, 20, 22:
 * actor: obs -> (μ, log σ), log σ clipped to [−20, 2]; a = tanh(u), u = μ + σ ξ, ξ ~ N(0, I) (reparameterised);
   log π(a|s) = Σ_j [log N(u_j; μ_j, σ_j) − log(1 − tanh²(u_j) + 1e−6)] (change of variables, §7.1 step 6);
   actions are returned in [−1, 1]^A (the caller scales them, e.g. by ΔP = 1);
@@ -10,7 +10,7 @@ Family-agnostic; the rules follow sagin spec §7.1 (lower level of `ddqn_csac`) 
 * automatic temperature: loss mean(−log α · (log π(ã|s) + H_target)), H_target = −dim(A) by default (§11.20);
 * CSAC (n_costs K > 0): multipliers λ_k ← clip(λ_k + η_λ (mean_batch g_k − d_k), 0, λ_max) once per gradient step
   from the mini-batch mean cost (§7.1 step 6, §11.19). Two ways to bring them into the policy (`constraint_mode`):
-  "penalised_reward" (the spec's §7.1 form, default): r̃ = r − Σ_k λ_k g_k with the current multipliers, no cost
+  "penalised_reward" (the §7.1 form, default): r̃ = r − Σ_k λ_k g_k with the current multipliers, no cost
   critics; "cost_critics": r̃ = r, one cost critic Q_c,k per constraint (with a Polyak target, TD target
   g_k + γ (1 − done) Q_c,k(s', a'; θ'_c,k)) and the actor loss adds Σ_k λ_k Q_c,k(s, ã).
 * one gradient step per `update()` call (critics, cost critics, actor, temperature, soft targets, multipliers; the
@@ -50,7 +50,7 @@ TANH_EPS = 1e-6                         # inside log(1 − tanh²(u) + eps) (sag
 
 @dataclass(frozen=True)
 class SACConfig:
-    """Hyperparameters of one SAC / CSAC learner (defaults: sagin §7.1 table; CleanRL's where the spec is silent)."""
+    """Hyperparameters of one SAC / CSAC learner (defaults: sagin §7.1 table; CleanRL's where §7.1 is silent)."""
 
     hidden: tuple = (128, 64)
     """Hidden layer widths of actor and critics (ReLU after each; sagin §7: (128, 64))."""

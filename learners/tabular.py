@@ -1,6 +1,6 @@
 """Tabular Q-learning / SARSA core over hashed, rounded states (numpy only).
 
-Family-agnostic. The rules follow leo_handover spec §7.1:
+Family-agnostic. The rules follow §7.1 of docs/families/leo-handover.md:
 * key(s) = blake2b-64 (little-endian) of float32 bytes of round(s, 1) (rounded in float64), mod N_Q;
 * ε-greedy(q, m): one draw u = rng.random(); u < min(1, ε): a uniform valid slot (rng.integers over the
   valid slots); otherwise the lowest-index argmax of q over the valid slots;
@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-N_BUCKETS = 100_000     # N_Q of the spec
+N_BUCKETS = 100_000     # N_Q of §7.1
 
 
 def state_key(obs, n_buckets: int = N_BUCKETS) -> int:
@@ -45,7 +45,7 @@ def greedy_action(q_row, mask) -> int:
 
 
 def epsilon_greedy(q_row, mask, epsilon: float, rng: np.random.Generator) -> int:
-    """Spec §7.1 ε-greedy on q_row (M,) with mask (M,) (int or bool): one u = rng.random(); u < min(1, ε):
+    """§7.1 ε-greedy on q_row (M,) with mask (M,) (int or bool): one u = rng.random(); u < min(1, ε):
     valid[rng.integers(n_valid)]; else the lowest-index argmax over valid slots. ValueError if none is valid."""
     valid = np.flatnonzero(np.asarray(mask).astype(bool))
     if valid.size == 0:

@@ -3,8 +3,8 @@
 Light on purpose: importing optkit does not import pyomo, torch or cvxpy.
 
     import optkit
-    inst = optkit.make_instance("allocate", "small", seed=0)
-    sol = optkit.solve(inst)                 # the family's exact reference (HiGHS)
+    inst = optkit.make_instance(FAMILY, PRESET, seed=0)   # a family id from `optkit list`, one of its presets
+    sol = optkit.solve(inst)                              # the family's exact or offline reference
     print(optkit.evaluate(inst, sol).metrics)
 """
 __version__ = "0.1.0"

@@ -2,9 +2,8 @@
 does not import this module.
 
     import gymnasium, optkit.envs
-    env = gymnasium.make("optkit/LeoHandover-v0", scenario="smoke")
-    env = gymnasium.make("optkit/Sagin-v0", scenario="quick")          # one UAV; SaginMulti-v0: all UAVs (CTDE)
-or, without the import: gymnasium.make("optkit.envs:optkit/LeoHandover-v0").
+    env = gymnasium.make(ENV_ID, scenario=PRESET)      # an id of some family's gym_envs, e.g. from optkit.envs.ENVS
+or, without the import: gymnasium.make("optkit.envs:" + ENV_ID).
 """
 from gymnasium.envs.registration import register, registry
 

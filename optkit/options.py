@@ -73,7 +73,7 @@ class Option:
         """The value as the method receives it (an int given for a float becomes a float); InputError otherwise."""
         if value is None and self.nullable or self.type == "any":
             return value
-        fail = InputError(f"{self.flag}: must be {self.rule()}, got {value!r}")
+        fail = InputError(f"{self.name}: must be {self.rule()}, got {value!r}")
         if self.type == "bool":
             if not isinstance(value, bool):
                 raise fail

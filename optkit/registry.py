@@ -160,7 +160,7 @@ def families() -> list[FamilyAPI]:
 
 
 def get_family(name: str) -> FamilyAPI:
-    """Family by id or formulation alias (e.g. `p2` -> `sagin`)."""
+    """Family by id or by one of its formulation aliases (FamilyAPI.aliases)."""
     load_plugins()
     family_id = _ALIASES.get(name, name)
     if family_id not in _FAMILIES:

@@ -69,7 +69,7 @@ def test_the_plugin_family_through_list_solve_bench_and_report(tmp_path):
     assert result["objective"] == pytest.approx(result["bound"])
     assert "time limit 30 s" in solved.stderr               # the family's exact_time_limit
     bad = _optkit("solve", "-f", FAMILY, "-s", "tiny", "-O", "scale=0")
-    assert bad.returncode == 2 and "--scale: must be an integer >= 1 and <= 100" in bad.stderr
+    assert bad.returncode == 2 and "scale: must be an integer >= 1 and <= 100" in bad.stderr
 
     out = tmp_path / "run"
     bench = _optkit("bench", "-f", FAMILY, "-s", "tiny,sweep-items", "--seeds", "0-2", "--no-progress", "-o", out)
