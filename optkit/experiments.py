@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optkit import registry
+from optkit.budgets import BUDGETS
 from optkit.errors import InputError, UnknownNameError
 from optkit.scenarios import _read, merge
 
@@ -54,8 +55,6 @@ def load_experiment(exp_id: str, budget: str) -> Experiment:
     if exp_id not in tables:
         raise UnknownNameError("experiment", exp_id, tables)
     family, table = tables[exp_id]
-    from optkit.bench import BUDGETS
-
     budgets = table.get("budget", {})
     unknown = set(table) - FIELDS | {f"budget.{b}.{k}" for b, t in budgets.items() for k in t if k not in FIELDS}
     unknown |= {f"budget.{b}" for b in budgets if b not in BUDGETS}
