@@ -46,6 +46,14 @@ REQUIRED_HOOKS = ("instance_class", "generate", "evaluate", "with_reference", "m
 OPTIONAL_HOOKS = ("describe", "cell_record", "report_extras")
 
 
+def hooks_in(module: str, *, instance_class: str, metrics: str = "METRICS", optional: tuple[str, ...] = ()) -> dict:
+    """Hook fields for a family whose hooks all live in one module under their field names (the instance class and
+    the metrics under the names given): the required hooks plus the `optional` ones, as FamilyAPI keywords."""
+    names = {**{hook: hook for hook in (*REQUIRED_HOOKS, *optional)}, "instance_class": instance_class,
+             "metrics": metrics}
+    return {hook: f"{module}:{attr}" for hook, attr in names.items()}
+
+
 @dataclass(frozen=True)
 class FamilyAPI:
     """A problem family as the core sees it.

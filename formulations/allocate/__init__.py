@@ -3,7 +3,7 @@
 docs/families/allocate.md describes the model, the formulation and the methods. This module only declares the
 family and its exact method (light imports); the hooks live in `.api`.
 """
-from optkit.family import FamilyAPI, ReportSettings
+from optkit.family import FamilyAPI, ReportSettings, hooks_in
 from optkit.options import Option, mip_options, time_limit
 from optkit.registry import MethodSpec
 
@@ -16,14 +16,7 @@ FAMILY = FamilyAPI(
     default_scenario="small",
     test_scenario="tiny",
     presets="optkit.datasets:allocate",
-    instance_class=f"{_API}:AllocateInstance",
-    generate=f"{_API}:generate",
-    evaluate=f"{_API}:evaluate",
-    with_reference=f"{_API}:with_reference",
-    metrics=f"{_API}:METRICS",
-    decisions_to_jsonable=f"{_API}:decisions_to_jsonable",
-    decisions_from_jsonable=f"{_API}:decisions_from_jsonable",
-    describe=f"{_API}:describe",
+    **hooks_in(_API, instance_class="AllocateInstance", optional=("describe",)),
     primary_metric="objective",
     exact_time_limit=600.0,          # §7.1
     # What `optkit report` shows (§6.4, §9); units and directions come from the metrics.

@@ -3,7 +3,7 @@
 docs/families/leo-handover.md describes the model; § numbers refer to it. This module only declares the family
 and its offline references (light imports); the hooks live in `.api`.
 """
-from optkit.family import FamilyAPI, ReportSettings
+from optkit.family import FamilyAPI, ReportSettings, hooks_in
 from optkit.options import Option, mip_options, time_limit
 from optkit.registry import MethodSpec
 
@@ -24,15 +24,7 @@ FAMILY = FamilyAPI(
     test_scenario="smoke",
     presets="optkit.datasets:leo-handover",
     aliases=("handover",),
-    instance_class=f"{_API}:LeoHandoverInstance",
-    generate=f"{_API}:generate",
-    evaluate=f"{_API}:evaluate",
-    with_reference=f"{_API}:with_reference",
-    metrics=f"{_API}:METRICS",
-    decisions_to_jsonable=f"{_API}:decisions_to_jsonable",
-    decisions_from_jsonable=f"{_API}:decisions_from_jsonable",
-    describe=f"{_API}:describe",
-    report_extras=f"{_API}:report_extras",
+    **hooks_in(_API, instance_class="LeoHandoverInstance", optional=("describe", "report_extras")),
     primary_metric="handovers",
     # The reference's bound is its own objective (Σq at H_min for "lex", Σq − λH otherwise), not a bound on the
     # reward G of other methods: the runner leaves frac_bound empty.

@@ -9,7 +9,7 @@ Modules: `instance` (schema, validation, JSON), `generator` (seeded generation f
 `gym_env` (single-UAV and multi-UAV Gymnasium forms). The baselines `sl` and `graph` are in
 `optkit.heuristics.sagin`, the learners in `optkit.learners.sagin`.
 """
-from optkit.family import FamilyAPI, ReportSettings
+from optkit.family import FamilyAPI, ReportSettings, hooks_in
 from optkit.options import Option, mip_options, time_limit
 from optkit.registry import MethodSpec
 
@@ -26,16 +26,7 @@ FAMILY = FamilyAPI(
     test_scenario="ref-tiny",
     presets="optkit.datasets:sagin",
     aliases=("p0", "p1", "p2", "p2-lattice"),
-    instance_class=f"{_API}:SaginInstance",
-    generate=f"{_API}:generate",
-    evaluate=f"{_API}:evaluate",
-    with_reference=f"{_API}:with_reference",
-    metrics=f"{_API}:METRICS",
-    decisions_to_jsonable=f"{_API}:decisions_to_jsonable",
-    decisions_from_jsonable=f"{_API}:decisions_from_jsonable",
-    describe=f"{_API}:describe",
-    cell_record=f"{_API}:cell_record",
-    report_extras=f"{_API}:report_extras",
+    **hooks_in(_API, instance_class="SaginInstance", optional=("describe", "cell_record", "report_extras")),
     primary_metric="objective",
     # The lattice optimum bounds P2-L only: a continuous-direction method may exceed it (§6.5), so the runner leaves
     # frac_bound empty; frac_ref (the evaluator's §6.5 comparison) is the fraction of the reference.

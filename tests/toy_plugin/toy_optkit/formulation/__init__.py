@@ -1,5 +1,5 @@
 """Family `toy-knapsack`: choose items of the highest total value within a weight capacity."""
-from optkit.family import FamilyAPI, ReportSettings
+from optkit.family import FamilyAPI, ReportSettings, hooks_in
 from optkit.options import Option
 from optkit.registry import MethodSpec
 
@@ -13,13 +13,7 @@ FAMILY = FamilyAPI(
     test_scenario="tiny",
     presets="toy_optkit:presets",
     aliases=("knapsack",),
-    instance_class=f"{_MODEL}:KnapsackInstance",
-    generate=f"{_MODEL}:generate",
-    evaluate=f"{_MODEL}:evaluate",
-    with_reference=f"{_MODEL}:with_reference",
-    metrics=f"{_MODEL}:METRICS",
-    decisions_to_jsonable=f"{_MODEL}:decisions_to_jsonable",
-    decisions_from_jsonable=f"{_MODEL}:decisions_from_jsonable",
+    **hooks_in(_MODEL, instance_class="KnapsackInstance"),
     exact_time_limit=30.0,
     report=ReportSettings(metrics=("objective", "weight_used", "frac_opt", "decision_s"),
                           labels={"objective": "total value"}),
