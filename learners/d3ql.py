@@ -1,4 +1,4 @@
-"""Double-DQN learning core shared by the D3QL / DDQN learners (allocate spec §7.2.1, Decision D13).
+"""Double-DQN learning core shared by the D3QL / DDQN learners (§7.2.1 and D13 of docs/families/allocate.md).
 
 * target: a* = argmax over VALID actions of Q(o', ·; W) (online net, stored mask of o'),
   y = r + γ_k · Q(o', a*; W⁻) (target net), γ_k the per-transition discount (0 at episode end);

@@ -1,7 +1,7 @@
 """Q-network building blocks: MLP trunk, dueling head, branching dueling head, action masking.
 
-Shapes: a plain Q-network maps a batch (B, ...) to (B, A); a branching network (Decision D15 of the
-allocate spec) maps it to (B, n_branches, A), one |A|-way branch per sub-action.
+Shapes: a plain Q-network maps a batch (B, ...) to (B, A); a branching network (D15 of
+docs/families/allocate.md) maps it to (B, n_branches, A), one |A|-way branch per sub-action.
 """
 from __future__ import annotations
 
