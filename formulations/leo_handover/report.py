@@ -100,7 +100,7 @@ class _Context:
 
 
 def _place_tag(scenario: str, point: str) -> str:
-    return core._safe(scenario) + (f"-{core._safe(point)}" if point else "")
+    return core.safe_name(scenario) + (f"-{core.safe_name(point)}" if point else "")
 
 
 def _place_title(scenario: str, point: str) -> str:
@@ -119,7 +119,7 @@ def _kind(method: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    return core._num(float(x))
+    return core.format_number(float(x))
 
 
 def _stat_text(stat: tuple[float, float, int]) -> str:
@@ -246,7 +246,7 @@ def _data(ctx: _Context, figs) -> list[str]:
                                  f"circles at t = 0 (ground-distance circles on a sphere of radius R_m).")
             lines += [f"{_place_title(scenario, point)}, seed {seed} (Δt = {dt:g} s, K = {K} steps; records ×360: "
                       "the heading-augmented count of the paper's 360 terminal headings):", ""]
-            lines += core._md_table(header, rows) + [""]
+            lines += core.md_table(header, rows) + [""]
     return lines
 
 
@@ -371,14 +371,14 @@ def _training(ctx: _Context, figs) -> list[str]:
         lines += [f"{_place_title(scenario, point)}: training budget per learner (episodes, decision and gradient "
                   "steps from the curves, the tabular learners take no gradient steps; train_s is the runner's "
                   "training time of the cell, the stored one when the checkpoint came from the cache):", ""]
-        lines += core._md_table(header, rows) + [""]
+        lines += core.md_table(header, rows) + [""]
         if without:
             rows = []
             for key in without:
                 rows.append([core.series_name(*key)] + [_stat_text(ctx.stats(scenario, point, *key, m))
                                                         for m, _ in TRAINING_METRICS])
             lines += ["Methods without a training curve: test values (mean ± std over seeds):", ""]
-            lines += core._md_table(["method", "G", "f_HO", "LD"], rows) + [""]
+            lines += core.md_table(["method", "G", "f_HO", "LD"], rows) + [""]
     return lines
 
 
@@ -406,7 +406,7 @@ def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title
         for yi, m in zip(y, means):
             if not math.isfinite(m):
                 ax.text(0, yi, " n/a", va="center", fontsize=7, color="#555555")
-        ax.set_title(core._axis_label(ctx.res, metric), fontsize=9)
+        ax.set_title(core.axis_label(ctx.res, metric), fontsize=9)
         ax.grid(alpha=0.3, axis="x")
     axes[0].set_yticks(y)
     axes[0].set_yticklabels(labels, fontsize=8)
@@ -451,12 +451,12 @@ def _comparison(ctx: _Context, figs) -> list[str]:
                 row += [_fmt(mean), _fmt(std) if n > 1 else "–",
                         _fmt(pooled_std(ctx.rows(scenario, point, *s), metric))]
             rows.append(row)
-        lines += [f"{_place_title(scenario, point)}:", ""] + core._md_table(header, rows) + [""]
+        lines += [f"{_place_title(scenario, point)}:", ""] + core.md_table(header, rows) + [""]
         wide = [(t, m) for t, m in WIDE_TABLE if m in ctx.ok]
         rows = [[core.series_name(*s)] + [_stat_text(ctx.stats(scenario, point, *s, m)) for _, m in wide]
                 for s in series]
         lines += ["Further EXP-2 metrics (mean ± std over seeds):", ""]
-        lines += core._md_table(["method"] + [t for t, _ in wide], rows) + [""]
+        lines += core.md_table(["method"] + [t for t, _ in wide], rows) + [""]
     return lines if drawn else []
 
 
@@ -500,7 +500,7 @@ def _gap(ctx: _Context, figs) -> list[str]:
         drawn = True
         rows = [[core.series_name(*s)] + [_stat_text(ctx.stats(scenario, point, *s, m)) for m in metrics]
                 for s in series]
-        lines += [f"{_place_title(scenario, point)}:", ""] + core._md_table(["method", *metrics], rows) + [""]
+        lines += [f"{_place_title(scenario, point)}:", ""] + core.md_table(["method", *metrics], rows) + [""]
     return lines if drawn else []
 
 
@@ -635,10 +635,10 @@ def _pareto(ctx: _Context, figs) -> list[str]:
         drawn = True
         rows = [[_lam_label(lam), _fmt(h), _fmt(q)] for lam, h, q in zip(lams, H_mean, Q_mean)]
         lines += [f"{_place_title(scenario, point)}: supported points of the front (DP per λ):", ""]
-        lines += core._md_table(["λ", "mean H", "mean Σq"], rows) + [""]
+        lines += core.md_table(["λ", "mean H", "mean Σq"], rows) + [""]
         if placed:
             lines += ["Methods placed on the figure:", ""]
-            lines += core._md_table(["method", "mean H", "mean G"], placed) + [""]
+            lines += core.md_table(["method", "mean H", "mean G"], placed) + [""]
     return lines if drawn else []
 
 
@@ -668,7 +668,7 @@ def _ablation(ctx: _Context, figs) -> list[str]:
                   "model with that feature set to 0.5 at test time; `dqn-no-*` are retrained without the feature"
                   + (f"; Δ = mean − mean of {core.series_name(*full)}" if full else
                      "; no full dqn row, so no differences") + ":", ""]
-        lines += core._md_table(header, rows) + [""]
+        lines += core.md_table(header, rows) + [""]
     if not found:
         figs.skip("ablation (table)", "no finished dqn or dqn-no-* rows")
         return []
@@ -727,7 +727,7 @@ def _weights(ctx: _Context, figs) -> list[str]:
         lines += [f"`{scenario}`: ranking of the learners per weight vector (f_HO: lower is better, LD: higher is "
                   "better; mean over seeds); 'strict order' tells whether w_dd > w_az > w_el > w_rg holds for the "
                   f"point's weights; the last column compares both rankings with the `{base}` point.", ""]
-        lines += core._md_table(["point", "weights (w_dd, w_az, w_el, w_rg)", "strict order", "f_HO ranking",
+        lines += core.md_table(["point", "weights (w_dd, w_az, w_el, w_rg)", "strict order", "f_HO ranking",
                                  "LD ranking", f"same rankings as {base}"], rows) + [""]
     if not found:
         figs.skip("weights (table)", "no reward-weight sweep with learner rows in the run")
@@ -816,7 +816,7 @@ def _milp(ctx: _Context, figs) -> list[str]:
     lines = ["### MILP vs DP cross-check (EXP-7, §8.3)", "",
              f"Objective (mean over the test episodes of Σq − λH) of offline-dp and offline-milp per configuration "
              f"and seed; relative difference |milp − dp| / |dp|: {verdict}.", ""]
-    return lines + core._md_table(["scenario", "point", "seed", "config", "dp objective", "milp objective",
+    return lines + core.md_table(["scenario", "point", "seed", "config", "dp objective", "milp objective",
                                    "milp status", "relative difference", f"within {MILP_TOL:g}"], rows) + [""]
 
 

@@ -135,7 +135,7 @@ def mission_times(path, speed: float) -> np.ndarray:
 
 
 def _fmt(x) -> str:
-    return core._num(float(x)) if x is not None else "–"
+    return core.format_number(float(x)) if x is not None else "–"
 
 
 def _stat_text(stat: tuple[float, float, int]) -> str:
@@ -143,7 +143,7 @@ def _stat_text(stat: tuple[float, float, int]) -> str:
 
 
 def _tag(scenario: str, point: str = "") -> str:
-    return core._safe(scenario) + (f"-{core._safe(point)}" if point else "")
+    return core.safe_name(scenario) + (f"-{core.safe_name(point)}" if point else "")
 
 
 def _series_label(ctx: _Context, scenario: str, point: str, method: str, config: str) -> str:
@@ -194,7 +194,7 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
     lines = ["### Trajectories of the first test UAV", "",
              "First test UAV of the first instance seed per method (spec §11 item 32; the metrics tables are means "
              "over all test UAVs). Metrics of that UAV:", ""]
-    colors = core._colors(ctx.res)
+    colors = core.series_colors(ctx.res)
     drawn = False
     for scenario in ctx.res.sweep["scenarios"]:
         name = f"trajectories-{_tag(scenario)}.png"
@@ -239,7 +239,7 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
                              "squares) and the destination (star); right altitude against mission time "
                              "(dotted: z bounds).")
         lines += [f"`{scenario}`:", ""]
-        lines += core._md_table(["method", "seed", "R̄ [Mbit/s]", "N", "QSR [%]", "T [s]", "J", "arrived"], table)
+        lines += core.md_table(["method", "seed", "R̄ [Mbit/s]", "N", "QSR [%]", "T [s]", "J", "arrived"], table)
         lines += [""]
         drawn = True
     return lines if drawn else []
@@ -299,7 +299,7 @@ def _metrics(ctx: _Context, figs) -> list[str]:
     lines = ["### Metrics per method", "",
              "Per cell the mean over the instance's test UAVs (§6.3); below the mean over the cells (seeds) ± the "
              "standard deviation over them (ddof 1); `seeds`: the number of finished cells.", ""]
-    colors = core._colors(ctx.res)
+    colors = core.series_colors(ctx.res)
     drawn = False
     for scenario in ctx.res.sweep["scenarios"]:
         name = f"metrics-{_tag(scenario)}.png"
@@ -353,12 +353,12 @@ def _metrics(ctx: _Context, figs) -> list[str]:
                 rows.append(row)
             rel_rows += _relative_rows(ctx, scenario, point, present)
         header = ["point", "method", "seeds"] + [METRIC_TITLES[m] for m in TABLE_METRICS if m in ctx.ok]
-        lines += [f"`{scenario}`:", ""] + core._md_table(header + ["training time [s]"], rows) + [""]
+        lines += [f"`{scenario}`:", ""] + core.md_table(header + ["training time [s]"], rows) + [""]
         if rel_rows:
             lines += [f"Relative difference of the proposed method ({PROPOSED}; the first method of the run when it "
                       "did not run) to each other method, (proposed − other) / |other| of the seed means, in % "
                       "(spec §11 item 31):", ""]
-            lines += core._md_table(["point", "proposed vs", *[METRIC_TITLES[m].split(" [")[0] for m in TABLE_METRICS
+            lines += core.md_table(["point", "proposed vs", *[METRIC_TITLES[m].split(" [")[0] for m in TABLE_METRICS
                                                                if m in ctx.ok]], rel_rows) + [""]
     return lines if drawn else []
 
@@ -415,7 +415,7 @@ def _training(ctx: _Context, figs) -> list[str]:
     table = []
     drawn = False
     for method, mframe in curves.groupby("method", sort=True):
-        name = f"training-{core._safe(method)}.png"
+        name = f"training-{core.safe_name(method)}.png"
         panels = [(c, title, smooth) for c, title, smooth in CURVE_PANELS
                   if c in mframe and np.isfinite(np.asarray(mframe[c], dtype=float)).any()]
         if not panels:
@@ -465,7 +465,7 @@ def _training(ctx: _Context, figs) -> list[str]:
     if not drawn:
         return []
     header = ["method", "curve", "runs"] + [c for c, _, _ in CURVE_PANELS]
-    return lines + core._md_table(header, table) + [""]
+    return lines + core.md_table(header, table) + [""]
 
 
 # ----------------------------------------------------------------------------------------------- reference
@@ -537,7 +537,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
              "value and frac_L = J_u / J*_L,u (the spec's §6.5 fraction with segment gains, `frac_ref` of the "
              f"results table), R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. "
              "Mean ± std over UAVs and seeds:", ""]
-    colors = core._colors(ctx.res)
+    colors = core.series_colors(ctx.res)
     for (sc, pt), place in df.groupby(["scenario", "point"], sort=False):
         summary = []
         for (method, config), g in place.groupby(["method", "config"], sort=False):
@@ -547,7 +547,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
             summary.append([core.series_name(method, config), len(g), *[_stat_text(stat[c]) for c in cols], above])
         where = f"`{sc}`" + (f" {ctx.point_text(sc, pt)}" if pt else "")
         lines += [f"{where}:", ""]
-        lines += core._md_table(["method", "UAV values", "gap (J_eval(DP) − J)", "frac J / J_eval(DP)",
+        lines += core.md_table(["method", "UAV values", "gap (J_eval(DP) − J)", "frac J / J_eval(DP)",
                                  "gap_L (J*_L − J)", "frac_L J / J*_L", "R̄ / R̄*", "T* / T", "UAVs with frac > 1"],
                                 summary) + [""]
         first = int(place["seed"].min())
@@ -562,7 +562,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
             per_uav.append(row)
         lines += [f"Per UAV, instance seed {first}: the DP's lattice value J*_L beside its evaluated value "
                   "J_eval(DP), and each method's J_u (frac_u):", ""]
-        lines += core._md_table(["UAV", "J*_L", "J_eval(DP)", *[core.series_name(*s) for s in series]], per_uav)
+        lines += core.md_table(["UAV", "J*_L", "J_eval(DP)", *[core.series_name(*s) for s in series]], per_uav)
         lines += [""]
 
         name = f"reference-{_tag(sc, pt)}.png"
@@ -678,7 +678,7 @@ def _milp(ctx: _Context, figs) -> list[str]:
     header = ["seed", "gain mode", "UAV", f"{REFERENCE} J*_L", f"{MILP} J*_L", "relative difference",
               f"within {MILP_TOL:g}", f"{MILP} status", "same path", "J_eval", "R̄ [Mbit/s]", "N", "T [s]",
               f"{REFERENCE} A [Mbit] / H / t_f", f"{MILP} A [Mbit] / H / t_f"]
-    return lines + core._md_table(header, table) + [""]
+    return lines + core.md_table(header, table) + [""]
 
 
 BUILDERS = {"trajectories": _trajectories, "trajectories-all": _trajectories_all, "metrics": _metrics,

@@ -1,0 +1,190 @@
+"""A results directory read back for the report: the rows and the expected cells, and their statistics."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from optkit.errors import InputError
+
+GAP_FLAG = 0.01                     # spec §8.3: reference instances with a gap above 1 % are flagged
+# table columns written by the runner that are not evaluator metrics: unit, direction
+RUNNER_COLUMNS = {"train_s": ("s", "lower"), "decision_s": ("s", "lower"), "wall_s": ("s", "lower"),
+                  "frac_bound": ("-", "higher")}
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+@dataclass
+class Results:
+    """A results directory read back: manifest, expected cells, tidy rows and the family's report settings."""
+
+    directory: Path
+    sweep: dict
+    points: dict                      # scenario -> [(label, sweep name)]
+    cells: object                     # pandas DataFrame of expected cells
+    df: object                        # pandas DataFrame of rows (one per finished cell)
+    extra: object                     # rows whose cell is not in the manifest
+    reference: str
+    units: dict = field(default_factory=dict)
+    better: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    sweep_labels: dict = field(default_factory=dict)
+    report_metrics: list = field(default_factory=list)
+    sweep_panels: list = field(default_factory=list)
+    radar_axes: list = field(default_factory=list)
+    heat_metrics: list = field(default_factory=list)
+    runtime_metric: str = "decision_s"
+
+
+def load_results(directory) -> Results:
+    """Read and check DIR; raise InputError naming the problem when it is not a results directory."""
+    import numpy as np
+    import pandas as pd
+
+    from optkit import bench, registry
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"report: '{directory}' is not a directory")
+    manifest_path = directory / bench.MANIFEST
+    if not manifest_path.is_file():
+        raise InputError(f"report: '{directory}' is not a results directory (no {bench.MANIFEST}; "
+                         "write one with `optkit bench --out DIR`)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        sweep = manifest["sweep"]
+        family = sweep["family"]
+        cell_list = manifest["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+        raise InputError(f"report: '{manifest_path}' is not an optkit manifest (needs 'sweep' and 'cells')") from None
+    raw_points = sweep.get("points") or manifest.get("points") or {}
+    points = {sc: [(str(p[0]), str(p[1] or "")) for p in raw_points.get(sc, [["", ""]])] for sc in sweep["scenarios"]}
+    fam = registry.get_family(family)
+    api = registry.family_api(fam.id)
+
+    try:
+        if (directory / bench.ROWS).is_file():
+            df = bench.results_frame(bench.read_rows(directory), fam.id, points, sweep.get("configs", ()),
+                                     bench.read_records(directory))
+        elif (directory / bench.PARQUET).is_file():
+            df = pd.read_parquet(directory / bench.PARQUET)
+        else:
+            df = pd.DataFrame()
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise InputError(f"report: cannot read the rows of '{directory}' ({type(exc).__name__}: {exc})") from None
+    cells = pd.DataFrame(cell_list, columns=bench.ID_COLUMNS)
+    cells = _normalise_ids(cells)
+    if df.empty:
+        df = pd.DataFrame(columns=[*bench.ID_COLUMNS, "status", "message"])
+    df = _normalise_ids(df)
+    if "status" not in df:
+        df["status"] = "error"
+    df["status"] = df["status"].fillna("error").astype(str)
+    df["message"] = df["message"].fillna("").astype(str) if "message" in df else ""
+    df = df.drop_duplicates(bench.ID_COLUMNS, keep="last")
+    expected = set(map(tuple, cells[bench.ID_COLUMNS].astype(str).values.tolist()))
+    in_manifest = np.array([tuple(r) in expected for r in df[bench.ID_COLUMNS].astype(str).values.tolist()], dtype=bool)
+    extra = df.loc[~in_manifest]
+    df = df.loc[in_manifest].reset_index(drop=True)
+
+    res = Results(directory, sweep, points, cells, df, extra, fam.reference_method)
+    for spec in api.METRICS:
+        res.units[spec.id], res.better[spec.id] = spec.unit, spec.better
+    for col, (unit, better) in RUNNER_COLUMNS.items():
+        res.units.setdefault(col, unit)
+        res.better.setdefault(col, better)
+    res.labels = dict(getattr(api, "REPORT_LABELS", {}))
+    res.sweep_labels = dict(getattr(api, "SWEEP_LABELS", {}))
+    ranked = [s.id for s in api.METRICS if s.better in ("higher", "lower")]
+    primary = getattr(api, "PRIMARY_METRIC", ranked[0] if ranked else None)
+    default_metrics = ([primary] if primary else []) + [m for m in ranked if m != primary][:7]
+    res.report_metrics = list(getattr(api, "REPORT_METRICS", default_metrics))
+    res.sweep_panels = list(getattr(api, "SWEEP_PANELS", res.report_metrics[:3]))
+    res.radar_axes = list(getattr(api, "RADAR_AXES", res.sweep_panels))
+    res.heat_metrics = list(getattr(api, "HEAT_METRICS", [primary] if primary else []))
+    res.runtime_metric = getattr(api, "RUNTIME_METRIC", "decision_s")
+    return res
+
+
+def _normalise_ids(df):
+    """Id columns as plain types: config '' for the defaults, points as text, seeds as ints."""
+    df = df.copy()
+    for col in ("family", "scenario", "point", "method", "config"):
+        if col in df:
+            df[col] = df[col].fillna("").astype(str)
+    for col in ("seed", "method_seed"):
+        if col in df:
+            df[col] = df[col].astype(int)
+    return df
+
+
+# ----------------------------------------------------------------------------------------------- statistics
+
+def series_list(res: Results) -> list[tuple[str, str]]:
+    """(method, config) pairs in manifest order: configurations for the methods that take them (the sweep's
+    `configured`), the defaults ('') for the others, exactly as the runner's cells."""
+    configs = [c["label"] for c in res.sweep.get("configs") or []]
+    configured = set(res.sweep.get("configured", res.sweep["methods"] if configs else []))
+    return [(m, c) for m in res.sweep["methods"] for c in (configs if m in configured and configs else [""])]
+
+
+def series_name(method: str, config: str) -> str:
+    """'method [config]', or the method alone for its defaults."""
+    return f"{method} [{config}]" if config else method
+
+
+def metric_stats(values) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; NaN for one value) and count over the finite values."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(finite)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    mean = sum(finite) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if n > 1 else float("nan")
+    return mean, std, n
+
+
+def ok_rows(res: Results):
+    """The finished rows that did not end in an error."""
+    return res.df[res.df["status"] != "error"]
+
+
+def group_rows(res: Results, scenario: str, point: str, method: str, config: str, ok_only: bool = True):
+    """Rows of one series at one scenario point (non-error rows only unless `ok_only` is False)."""
+    df = ok_rows(res) if ok_only else res.df
+    keep = (df["scenario"] == scenario) & (df["point"] == point) & (df["method"] == method) & (df["config"] == config)
+    return df[keep]
+
+
+def expected_count(res: Results, scenario: str, point: str, method: str, config: str) -> int:
+    """Number of cells the manifest expects for one series at one scenario point."""
+    c = res.cells
+    return int(((c["scenario"] == scenario) & (c["point"] == point) & (c["method"] == method)
+                & (c["config"] == config)).sum())
+
+
+def point_means(res: Results, scenario: str, metric: str, method: str, config: str):
+    """(means, stds) per sweep point of the scenario (NaN where no finite value)."""
+    means, stds = [], []
+    for label, _ in res.points[scenario]:
+        rows = group_rows(res, scenario, label, method, config)
+        mean, std, _ = metric_stats(rows[metric]) if metric in rows else (float("nan"), float("nan"), 0)
+        means.append(mean)
+        stds.append(std)
+    return means, stds
+
+
+def reference_flags(res: Results):
+    """Reference rows that are not proven optimal within 1 % (spec §8.3), and reference rows without frac_opt."""
+    ref = res.df[res.df["method"] == res.reference].sort_values("config", kind="stable")
+    ref = ref.drop_duplicates(["scenario", "point", "seed"])        # one per instance, default config first
+    if ref.empty:
+        return ref, ref
+    gap = ref["gap"].astype(float) if "gap" in ref else 0.0
+    flagged = ref[(ref["status"] != "optimal") | (gap > GAP_FLAG)]
+    undefined = ref.iloc[0:0]
+    if "frac_opt" in ref:
+        undefined = ref[(ref["status"] != "error") & ref["frac_opt"].isna()]
+    return flagged, undefined
