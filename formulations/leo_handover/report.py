@@ -48,55 +48,7 @@ SKIPPABLE = (InputError, ValueError, LookupError, OSError, ArithmeticError)
 def report_extras(res, figs, figures) -> list[str]:
     """Draw the requested figures (None: "comparison" and "gap") and return the markdown lines of their tables."""
     return core.draw_family_figures("leo-handover", BUILDERS, list(DEFAULT_FIGURES if figures is None else figures),
-                                    GENERIC_FIGURES, _Context(res), figs, SKIPPABLE)
-
-
-class _Context:
-    """The results plus a cache of the run's instances (built once per report)."""
-
-    def __init__(self, res):
-        self.res = res
-        self._instances: dict = {}
-        self.ok = res.df[res.df["status"] != "error"]
-        keys = ["scenario", "point", "method", "config"]
-        self._groups = {k: g for k, g in self.ok.groupby(keys, sort=False)} if not self.ok.empty else {}
-        self._empty = self.ok.iloc[0:0]
-
-    def places(self) -> list[tuple[str, str]]:
-        """(scenario, point) pairs of the run, in manifest order."""
-        return [(sc, label) for sc in self.res.sweep["scenarios"] for label, _ in self.res.points[sc]]
-
-    def seeds(self, scenario: str, point: str) -> list[int]:
-        cells = self.res.cells
-        sel = cells[(cells["scenario"] == scenario) & (cells["point"] == point)]
-        return sorted({int(s) for s in sel["seed"]})
-
-    def instance(self, scenario: str, point: str, seed: int):
-        key = (scenario, point, int(seed))
-        if key not in self._instances:
-            from optkit.api import make_instance
-
-            self._instances[key] = make_instance(FAMILY, scenario, int(seed), point=point or None)
-        return self._instances[key]
-
-    def rows(self, scenario: str, point: str, method: str, config: str):
-        """Finished non-error rows of one series at one scenario point (one per seed pair)."""
-        return self._groups.get((scenario, point, method, config), self._empty)
-
-    def series(self, scenario: str, point: str, metrics=()) -> list[tuple[str, str]]:
-        """(method, config) pairs with at least one finished row here (and a finite value of every metric)."""
-        out = []
-        for method, config in core.series_list(self.res):
-            rows = self.rows(scenario, point, method, config)
-            if rows.empty or any(m not in rows or not rows[m].notna().any() for m in metrics):
-                continue
-            out.append((method, config))
-        return out
-
-    def stats(self, scenario: str, point: str, method: str, config: str, metric: str) -> tuple[float, float, int]:
-        """Mean of the per-seed means, standard deviation over them (ddof 1) and their count."""
-        rows = self.rows(scenario, point, method, config)
-        return core.metric_stats(rows[metric]) if metric in rows else (float("nan"), float("nan"), 0)
+                                    GENERIC_FIGURES, core.ReportContext(res), figs, SKIPPABLE)
 
 
 def _place_tag(scenario: str, point: str) -> str:
@@ -159,7 +111,7 @@ def footprint_circles(lat_deg, lon_deg, radius_km, n_points: int = 73):
     return np.degrees(lat), lon_deg_out
 
 
-def _data(ctx: _Context, figs) -> list[str]:
+def _data(ctx: core.ReportContext, figs) -> list[str]:
     from matplotlib.figure import Figure
 
     from optkit.formulations.leo_handover import geometry as geo
@@ -274,7 +226,7 @@ def seed_curves(frame, metric: str):
             table.shape[1])
 
 
-def _training(ctx: _Context, figs) -> list[str]:
+def _training(ctx: core.ReportContext, figs) -> list[str]:
     from matplotlib.figure import Figure
 
     notes: list[str] = []
@@ -384,7 +336,7 @@ def _training(ctx: _Context, figs) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- EXP-2, EXP-7 bars
 
-def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title: str):
+def _bar_figure(ctx: core.ReportContext, scenario: str, point: str, series, metrics, title: str):
     """Horizontal bars (one panel per metric) of mean ± std over seeds per series, coloured by method kind."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -418,7 +370,7 @@ def _bar_figure(ctx: _Context, scenario: str, point: str, series, metrics, title
     return fig
 
 
-def _comparison(ctx: _Context, figs) -> list[str]:
+def _comparison(ctx: core.ReportContext, figs) -> list[str]:
     lines = ["### Test comparison (EXP-2)", "",
              "Each row of the results holds one (instance seed, method seed) cell: the mean over its test episodes. "
              "Below: the mean of these per-seed means, the standard deviation over them (§6.4 (b), ddof 1) and the "
@@ -428,7 +380,7 @@ def _comparison(ctx: _Context, figs) -> list[str]:
              "`*_ci_high`).", ""]
     drawn = False
     for scenario, point in ctx.places():
-        series = ctx.series(scenario, point, ("handovers",))
+        series = ctx.series_at(scenario, point, ("handovers",))
         tag = _place_tag(scenario, point)
         if not series:
             figs.skip(f"comparison-{tag}.png", f"no finished rows with handovers for {scenario} {point}".strip())
@@ -481,13 +433,13 @@ def pooled_std(rows, metric: str) -> float:
     return float(np.sqrt((((n - 1) * std ** 2).sum() + (n * (mean - grand) ** 2).sum()) / (total - 1)))
 
 
-def _gap(ctx: _Context, figs) -> list[str]:
+def _gap(ctx: core.ReportContext, figs) -> list[str]:
     lines = ["### Gap to the offline optimum (EXP-7)", "",
              "η_HO = H_min/H, η_LD = LD/LD_max, η_G = G/G_UB and ΔH = H − H_min per episode, averaged over the "
              "test episodes and then over seeds (mean ± std over seeds).", ""]
     drawn = False
     for scenario, point in ctx.places():
-        series = ctx.series(scenario, point, ("eta_ho",))
+        series = ctx.series_at(scenario, point, ("eta_ho",))
         tag = _place_tag(scenario, point)
         metrics = [m for m in GAP_METRICS if m in ctx.ok]
         if not series or not metrics:
@@ -559,7 +511,7 @@ def budget_points(tables, h_min, h_max) -> tuple[np.ndarray, np.ndarray]:
     return budget.mean(axis=0), value.mean(axis=0)
 
 
-def _pareto(ctx: _Context, figs) -> list[str]:
+def _pareto(ctx: core.ReportContext, figs) -> list[str]:
     from matplotlib.figure import Figure
 
     from optkit.formulations.leo_handover.episode import evaluation_tables
@@ -606,7 +558,7 @@ def _pareto(ctx: _Context, figs) -> list[str]:
                         fontsize=7)
         x_max = max(1.0, float(np.nanmax(H_mean))) * 2.0
         placed, outside = [], []
-        for i, (method, config) in enumerate(ctx.series(scenario, point, ("handovers", "reward"))):
+        for i, (method, config) in enumerate(ctx.series_at(scenario, point, ("handovers", "reward"))):
             h = ctx.stats(scenario, point, method, config, "handovers")[0]
             g = ctx.stats(scenario, point, method, config, "reward")[0]
             name = core.series_name(method, config)
@@ -644,11 +596,11 @@ def _pareto(ctx: _Context, figs) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- EXP-3 ablation
 
-def _ablation(ctx: _Context, figs) -> list[str]:
+def _ablation(ctx: core.ReportContext, figs) -> list[str]:
     lines = ["### State ablation (EXP-3)", ""]
     found = False
     for scenario, point in ctx.places():
-        series = [s for s in ctx.series(scenario, point, ("handovers",))
+        series = [s for s in ctx.series_at(scenario, point, ("handovers",))
                   if s[0] == "dqn" or s[0].startswith("dqn-no-")]
         if not series:
             continue
@@ -692,7 +644,7 @@ def strict_order(weights) -> bool:
     return bool(w.size == 4 and np.all(np.diff(w) < 0))
 
 
-def _weights(ctx: _Context, figs) -> list[str]:
+def _weights(ctx: core.ReportContext, figs) -> list[str]:
     from optkit.scenarios import load_scenario
 
     lines = ["### Reward-weight sensitivity (EXP-4)", ""]
@@ -763,7 +715,7 @@ def geometry_differences(inst, max_pairs: int = GEOMETRY_MAX_PAIRS, seed: int = 
             "d_range": flat["range_km"] - enu["range_km"], "model": params["geometry_model"]}
 
 
-def _geometry(ctx: _Context, figs) -> list[str]:
+def _geometry(ctx: core.ReportContext, figs) -> list[str]:
     lines = ["### Flat vs ENU geometry (EXP-6)", ""]
     found = False
     for scenario, point in ctx.places():
@@ -791,7 +743,7 @@ def _geometry(ctx: _Context, figs) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- EXP-7 MILP check
 
-def _milp(ctx: _Context, figs) -> list[str]:
+def _milp(ctx: core.ReportContext, figs) -> list[str]:
     df = ctx.res.df
     if "method_objective" not in df:
         figs.skip("milp (table)", "the rows have no method_objective column")

@@ -57,63 +57,18 @@ def report_extras(res, figs, figures) -> list[str]:
     """Draw the requested figures (None: trajectories, metrics, training, reference) and return the markdown
     lines of their tables."""
     return core.draw_family_figures("sagin", BUILDERS, list(DEFAULT_FIGURES if figures is None else figures),
-                                    GENERIC_FIGURES, _Context(res), figs, SKIPPABLE)
+                                    GENERIC_FIGURES, core.ReportContext(res), figs, SKIPPABLE)
 
 
-class _Context:
-    """The results, their finished rows and the cell records of those rows."""
+_Context = core.ReportContext                # the name tests/sagin build the context by
 
-    def __init__(self, res):
-        from optkit.bench import read_records
 
-        self.res = res
-        self.ok = res.df[res.df["status"] != "error"]
-        finished = {(r.scenario, r.point, int(r.seed), r.method, r.config, int(r.method_seed))
-                    for r in self.ok.itertuples(index=False)}
-        self.records: dict = {}
-        for item in read_records(res.directory):
-            key = (str(item["scenario"]), str(item.get("point") or ""), int(item["seed"]), str(item["method"]),
-                   str(item.get("config") or ""), int(item["method_seed"]))
-            if key in finished and isinstance(item.get("record"), dict):
-                self.records[key] = item["record"]
-
-    def places(self) -> list[tuple[str, str]]:
-        """(scenario, point) pairs of the run, in manifest order."""
-        return [(sc, label) for sc in self.res.sweep["scenarios"] for label, _ in self.res.points[sc]]
-
-    def sweep_name(self, scenario: str) -> str:
-        pts = self.res.points[scenario]
-        return pts[0][1] if pts else ""
-
-    def point_text(self, scenario: str, point: str) -> str:
-        """'V = 5 m/s'-style label of a sweep point ('' for a plain preset)."""
-        if not point:
-            return ""
-        name = self.sweep_name(scenario)
-        return {"uav.speed": f"V = {point} m/s", "uav.n_uavs": f"N_U = {point}"}.get(name, f"{name} = {point}")
-
-    def rows(self, scenario: str, point: str, method: str, config: str):
-        ok = self.ok
-        return ok[(ok["scenario"] == scenario) & (ok["point"] == point) & (ok["method"] == method)
-                  & (ok["config"] == config)]
-
-    def stats(self, scenario: str, point: str, method: str, config: str, metric: str) -> tuple[float, float, int]:
-        """Mean over the finished rows (one per seed pair), standard deviation (ddof 1) and count."""
-        rows = self.rows(scenario, point, method, config)
-        return core.metric_stats(rows[metric]) if metric in rows else (float("nan"), float("nan"), 0)
-
-    def series(self) -> list[tuple[str, str]]:
-        return core.series_list(self.res)
-
-    def cell_records(self, scenario: str, point: str, method: str, config: str) -> list[tuple[int, int, dict]]:
-        """[(seed, method seed, record)] of one series at one place, sorted by seed then method seed."""
-        out = [(k[2], k[5], rec) for k, rec in self.records.items()
-               if k[0] == scenario and k[1] == point and k[3] == method and k[4] == config]
-        return sorted(out, key=lambda t: (t[0], t[1]))
-
-    def first_record(self, scenario: str, point: str, method: str, config: str):
-        found = self.cell_records(scenario, point, method, config)
-        return found[0] if found else None
+def point_text(ctx: core.ReportContext, scenario: str, point: str) -> str:
+    """'V = 5 m/s'-style label of a sweep point ('' for a plain preset)."""
+    if not point:
+        return ""
+    name = ctx.sweep_name(scenario)
+    return {"uav.speed": f"V = {point} m/s", "uav.n_uavs": f"N_U = {point}"}.get(name, f"{name} = {point}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -146,9 +101,9 @@ def _tag(scenario: str, point: str = "") -> str:
     return core.safe_name(scenario) + (f"-{core.safe_name(point)}" if point else "")
 
 
-def _series_label(ctx: _Context, scenario: str, point: str, method: str, config: str) -> str:
+def _series_label(ctx: core.ReportContext, scenario: str, point: str, method: str, config: str) -> str:
     text = core.series_name(method, config)
-    return f"{text}, {ctx.point_text(scenario, point)}" if point else text
+    return f"{text}, {point_text(ctx, scenario, point)}" if point else text
 
 
 # ----------------------------------------------------------------------------------------------- scene
@@ -176,7 +131,7 @@ def draw_scene(ax, record: dict) -> None:
 
 # ----------------------------------------------------------------------------------------------- trajectories
 
-def _trajectory_records(ctx: _Context, scenario: str) -> list[tuple]:
+def _trajectory_records(ctx: core.ReportContext, scenario: str) -> list[tuple]:
     """(point, method, config, *first record) of every series with trajectories at each point of `scenario`."""
     out = []
     for point, _ in ctx.res.points[scenario]:
@@ -187,7 +142,7 @@ def _trajectory_records(ctx: _Context, scenario: str) -> list[tuple]:
     return out
 
 
-def _trajectories(ctx: _Context, figs) -> list[str]:
+def _trajectories(ctx: core.ReportContext, figs) -> list[str]:
     """First test UAV of the first seed per series and sweep point: x–y and altitude against time."""
     from matplotlib.figure import Figure
 
@@ -245,7 +200,7 @@ def _trajectories(ctx: _Context, figs) -> list[str]:
     return lines if drawn else []
 
 
-def _trajectories_all(ctx: _Context, figs) -> list[str]:
+def _trajectories_all(ctx: core.ReportContext, figs) -> list[str]:
     """Every test UAV of the first seed, one panel per series and sweep point (x–y above, altitude below)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -292,7 +247,7 @@ def _trajectories_all(ctx: _Context, figs) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- metrics
 
-def _metrics(ctx: _Context, figs) -> list[str]:
+def _metrics(ctx: core.ReportContext, figs) -> list[str]:
     """The four metrics per method and sweep point (bars, mean ± std over seeds) and the metrics table."""
     from matplotlib.figure import Figure
 
@@ -345,7 +300,7 @@ def _metrics(ctx: _Context, figs) -> list[str]:
             present = [s for s in series if not ctx.rows(scenario, point, *s).empty]
             for method, config in present:
                 n_rows = len(ctx.rows(scenario, point, method, config))
-                row = [ctx.point_text(scenario, point) or scenario, core.series_name(method, config), n_rows]
+                row = [point_text(ctx, scenario, point) or scenario, core.series_name(method, config), n_rows]
                 row += [_stat_text(ctx.stats(scenario, point, method, config, m)) for m in TABLE_METRICS
                         if m in ctx.ok]
                 train = ctx.stats(scenario, point, method, config, "train_s")
@@ -363,7 +318,7 @@ def _metrics(ctx: _Context, figs) -> list[str]:
     return lines if drawn else []
 
 
-def _relative_rows(ctx: _Context, scenario: str, point: str, series) -> list[list]:
+def _relative_rows(ctx: core.ReportContext, scenario: str, point: str, series) -> list[list]:
     """Rows of (proposed − other) / |other| in % for every metric; proposed = ddqn-csac, else the first series."""
     if len(series) < 2:
         return []
@@ -372,7 +327,7 @@ def _relative_rows(ctx: _Context, scenario: str, point: str, series) -> list[lis
     for other in series:
         if other == proposed:
             continue
-        row = [ctx.point_text(scenario, point) or scenario,
+        row = [point_text(ctx, scenario, point) or scenario,
                f"{core.series_name(*proposed)} vs {core.series_name(*other)}"]
         for m in TABLE_METRICS:
             if m not in ctx.ok:
@@ -398,7 +353,7 @@ def run_curves(frame, column: str, window: int = MOVING_AVERAGE):
             table.shape[1])
 
 
-def _training(ctx: _Context, figs) -> list[str]:
+def _training(ctx: core.ReportContext, figs) -> list[str]:
     """Returns (50-episode moving average) and multiplier traces per learner, mean ± std over training runs."""
     from matplotlib.figure import Figure
 
@@ -431,7 +386,7 @@ def _training(ctx: _Context, figs) -> list[str]:
         several = len(groups) > 1
         for gi, ((config, scenario, point), frame) in enumerate(groups):
             color = core.PALETTE[gi % len(core.PALETTE)]
-            label = " ".join(t for t in (config, scenario, ctx.point_text(scenario, point)
+            label = " ".join(t for t in (config, scenario, point_text(ctx, scenario, point)
                                          if scenario in ctx.res.points else point) if t) if several else method
             row = [method, label if several else (config or "default"), frame["_file"].nunique()]
             for ax, (col, title, smooth) in zip(grid, panels):
@@ -476,7 +431,7 @@ def _ratio(num, den) -> float:
     return num / den if math.isfinite(num) and math.isfinite(den) and den > 0 else float("nan")
 
 
-def reference_rows(ctx: _Context) -> list[dict]:
+def reference_rows(ctx: core.ReportContext) -> list[dict]:
     """Per-UAV §6.5 comparison of every non-reference cell record with the lattice-dp record of its instance
     (same configuration if the reference ran it, else the default, else the first): gap and fraction against
     J_eval(DP) (the evaluator's value of the DP rollout), gap to the lattice value J*_L, rate and time ratios."""
@@ -519,7 +474,7 @@ def reference_rows(ctx: _Context) -> list[dict]:
     return out
 
 
-def _reference(ctx: _Context, figs) -> list[str]:
+def _reference(ctx: core.ReportContext, figs) -> list[str]:
     """Per-UAV comparison with lattice-dp: summary and first-seed tables, CSV, figure."""
     import pandas as pd
     from matplotlib.figure import Figure
@@ -545,7 +500,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
             stat = {c: core.metric_stats(g[c]) for c in cols}
             above = int((g["frac"] > 1.0).sum())
             summary.append([core.series_name(method, config), len(g), *[_stat_text(stat[c]) for c in cols], above])
-        where = f"`{sc}`" + (f" {ctx.point_text(sc, pt)}" if pt else "")
+        where = f"`{sc}`" + (f" {point_text(ctx, sc, pt)}" if pt else "")
         lines += [f"{where}:", ""]
         lines += core.md_table(["method", "UAV values", "gap (J_eval(DP) − J)", "frac J / J_eval(DP)",
                                  "gap_L (J*_L − J)", "frac_L J / J*_L", "R̄ / R̄*", "T* / T", "UAVs with frac > 1"],
@@ -599,7 +554,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
         ax_j.set_ylabel("evaluated value J_eval(DP) [-]")
         ax_j.set_title("lattice-dp: J*_L against J_eval(DP)")
         ax_j.grid(alpha=0.3)
-        fig.suptitle(f"{sc}{' ' + ctx.point_text(sc, pt) if pt else ''}: comparison with {REFERENCE} per test UAV")
+        fig.suptitle(f"{sc}{' ' + point_text(ctx, sc, pt) if pt else ''}: comparison with {REFERENCE} per test UAV")
         fig.tight_layout()
         figs.save(fig, name, f"{where}: left the per-UAV fraction J_u / J_eval(DP)_u per method (box: quartiles, "
                              "dots: UAVs of all seeds); right the DP's lattice value J*_L against its evaluated value "
@@ -609,7 +564,7 @@ def _reference(ctx: _Context, figs) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- MILP check
 
-def milp_rows(ctx: _Context) -> list[dict]:
+def milp_rows(ctx: core.ReportContext) -> list[dict]:
     """Per (instance, configuration, UAV): lattice-dp and p2l-milp values J*_L, their relative difference, whether
     the paths are identical and both rollouts' evaluated metrics."""
     out = []
@@ -653,7 +608,7 @@ def _aht(path: dict) -> str:
     return f"{_fmt(path['A_mbit'])} / {path['H']} / {path['t_f']}"
 
 
-def _milp(ctx: _Context, figs) -> list[str]:
+def _milp(ctx: core.ReportContext, figs) -> list[str]:
     rows = milp_rows(ctx)
     order = [c["label"] for c in ctx.res.sweep.get("configs") or []]
     rows.sort(key=lambda r: (r["scenario"], r["point"], r["seed"],

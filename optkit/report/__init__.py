@@ -6,7 +6,7 @@ RUNTIME_METRIC, REPORT_LABELS {metric: readable name} and SWEEP_LABELS {sweep na
 Units and directions ("higher" / "lower") come from the family's METRICS; anything not declared falls back to a
 default drawn from METRICS. Missing cells (in the manifest, without a row) are listed, and every mean over fewer
 rows than the manifest expects is marked. A family's api module may also define `report_extras(res, figs,
-figures)`, its own figures and tables; the helpers below are what it draws with.
+figures)`, its own figures and tables; `ReportContext` and the helpers below are what it draws with.
 
 Modules: `results` (loading and statistics), `tables` (markdown), `figures` (PNG figures).
 """
@@ -20,8 +20,9 @@ from optkit.errors import InputError
 from optkit.report.figures import (CURVE_ID_COLUMNS, PALETTE, Figures, convergence_figures, draw_family_figures,
                                    heat_figure, radar_figure, radar_values, read_curves, runtime_figure, safe_name,
                                    series_colors, sweep_figure)
-from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, Results, expected_count, group_rows, load_results,
-                                   metric_stats, ok_rows, point_means, reference_flags, series_list, series_name)
+from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, ReportContext, Results, expected_count, group_rows,
+                                   load_results, metric_stats, ok_rows, point_means, reference_flags, series_list,
+                                   series_name)
 from optkit.report.tables import (INCOMPLETE, REF_FLAG, STATUSES, axis_label, column_title, completeness_section,
                                   errors_section, format_number, format_stat, md_table, reference_section,
                                   results_section, status_section, what_ran_section)
@@ -31,7 +32,7 @@ FIGURES = "figures"
 
 __all__ = [
     "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT", "RUNNER_COLUMNS",
-    "STATUSES", "Figures", "Results", "axis_label", "column_title", "completeness_section",
+    "STATUSES", "Figures", "ReportContext", "Results", "axis_label", "column_title", "completeness_section",
     "convergence_figures", "draw_family_figures", "errors_section", "expected_count", "format_number", "format_stat",
     "group_rows", "heat_figure", "load_results", "md_table", "metric_stats", "ok_rows", "point_means",
     "radar_figure", "radar_values", "read_curves", "reference_flags", "reference_section", "results_section",

@@ -1,6 +1,8 @@
-"""A results directory read back for the report: the rows and the expected cells, and their statistics."""
+"""A results directory read back for the report: the rows and the expected cells, their statistics, and the
+context that family reports draw from."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -188,3 +190,91 @@ def reference_flags(res: Results):
     if "frac_opt" in ref:
         undefined = ref[(ref["status"] != "error") & ref["frac_opt"].isna()]
     return flagged, undefined
+
+
+# ----------------------------------------------------------------------------------------------- family reports
+
+class ReportContext:
+    """What a family report draws from: the results, their finished non-error rows per series and place, the cell
+    records of those rows and the run's instances (records and instances are read or built once, on first use)."""
+
+    def __init__(self, res: Results):
+        self.res = res
+        self.ok = ok_rows(res)
+        keys = ["scenario", "point", "method", "config"]
+        self._groups = {k: g for k, g in self.ok.groupby(keys, sort=False)} if not self.ok.empty else {}
+        self._empty = self.ok.iloc[0:0]
+        self._instances: dict = {}
+
+    @functools.cached_property
+    def records(self) -> dict:
+        """{(scenario, point, seed, method, config, method seed): record} of the finished non-error rows."""
+        from optkit.bench import read_records
+
+        finished = {(r.scenario, r.point, int(r.seed), r.method, r.config, int(r.method_seed))
+                    for r in self.ok.itertuples(index=False)}
+        records = {}
+        for item in read_records(self.res.directory):
+            key = (str(item["scenario"]), str(item.get("point") or ""), int(item["seed"]), str(item["method"]),
+                   str(item.get("config") or ""), int(item["method_seed"]))
+            if key in finished and isinstance(item.get("record"), dict):
+                records[key] = item["record"]
+        return records
+
+    def places(self) -> list[tuple[str, str]]:
+        """(scenario, point) pairs of the run, in manifest order."""
+        return [(sc, label) for sc in self.res.sweep["scenarios"] for label, _ in self.res.points[sc]]
+
+    def sweep_name(self, scenario: str) -> str:
+        """The quantity the scenario sweeps ('' for a plain preset)."""
+        pts = self.res.points[scenario]
+        return pts[0][1] if pts else ""
+
+    def seeds(self, scenario: str, point: str) -> list[int]:
+        """Instance seeds the manifest expects at one scenario point."""
+        cells = self.res.cells
+        sel = cells[(cells["scenario"] == scenario) & (cells["point"] == point)]
+        return sorted({int(s) for s in sel["seed"]})
+
+    def instance(self, scenario: str, point: str, seed: int):
+        """The instance of one cell, generated on first use."""
+        key = (scenario, point, int(seed))
+        if key not in self._instances:
+            from optkit.api import make_instance
+
+            self._instances[key] = make_instance(self.res.sweep["family"], scenario, int(seed), point=point or None)
+        return self._instances[key]
+
+    def rows(self, scenario: str, point: str, method: str, config: str):
+        """Finished non-error rows of one series at one scenario point (one per seed pair)."""
+        return self._groups.get((scenario, point, method, config), self._empty)
+
+    def series(self) -> list[tuple[str, str]]:
+        """(method, config) pairs of the run, in manifest order."""
+        return series_list(self.res)
+
+    def series_at(self, scenario: str, point: str, metrics=()) -> list[tuple[str, str]]:
+        """(method, config) pairs with at least one finished row here (and a finite value of every metric)."""
+        out = []
+        for method, config in series_list(self.res):
+            rows = self.rows(scenario, point, method, config)
+            if rows.empty or any(m not in rows or not rows[m].notna().any() for m in metrics):
+                continue
+            out.append((method, config))
+        return out
+
+    def stats(self, scenario: str, point: str, method: str, config: str, metric: str) -> tuple[float, float, int]:
+        """Mean over the finished rows of one series at one place, standard deviation (ddof 1) and count."""
+        rows = self.rows(scenario, point, method, config)
+        return metric_stats(rows[metric]) if metric in rows else (float("nan"), float("nan"), 0)
+
+    def cell_records(self, scenario: str, point: str, method: str, config: str) -> list[tuple[int, int, dict]]:
+        """[(seed, method seed, record)] of one series at one place, sorted by seed then method seed."""
+        out = [(k[2], k[5], rec) for k, rec in self.records.items()
+               if k[0] == scenario and k[1] == point and k[3] == method and k[4] == config]
+        return sorted(out, key=lambda t: (t[0], t[1]))
+
+    def first_record(self, scenario: str, point: str, method: str, config: str):
+        """The record of the series' lowest (seed, method seed) at one place, or None."""
+        found = self.cell_records(scenario, point, method, config)
+        return found[0] if found else None
