@@ -80,8 +80,9 @@ class FamilyAPI:
       describe                   describe(instance) -> dict of size figures [none]
       cell_record                cell_record(instance, solution, evaluation) -> JSON-able dict kept per bench cell
                                  for the family's report figures [none]
-      report_extras              report_extras(context, figures, names) -> markdown lines: the family's own figures
-                                 and tables in `optkit report` [none]
+      report_extras              report_extras(results, figures, names) -> markdown lines: the family's own figures
+                                 and tables in `optkit report` (results: optkit.report.Results; figures:
+                                 optkit.report.Figures; names: the experiment's figure names or None) [none]
       expected_failures          family contract checks (optkit.checks) known to fail -> the reason [{}]
     """
 

@@ -43,7 +43,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture
 def register_fake_method(monkeypatch):
-    """register(func, id, kind="heuristic", knowledge="online", family="allocate") -> MethodSpec.
+    """register(func, id, kind="heuristic", knowledge="online", family="allocate", options=()) -> MethodSpec.
 
     The function becomes importable as "optkit_test_fake_methods:<name>" and the MethodSpec is put into
     `optkit.registry._METHODS` for this test only (monkeypatch restores both afterwards)."""
@@ -53,10 +53,10 @@ def register_fake_method(monkeypatch):
     module = types.ModuleType(FAKE_MODULE)
     monkeypatch.setitem(sys.modules, FAKE_MODULE, module)
 
-    def register(func, id, *, kind="heuristic", knowledge="online", family="allocate"):
+    def register(func, id, *, kind="heuristic", knowledge="online", family="allocate", options=()):
         setattr(module, func.__name__, func)
         spec = registry.MethodSpec(family=family, id=id, kind=kind, knowledge=knowledge,
-                                   entry=f"{FAKE_MODULE}:{func.__name__}", description="test fake")
+                                   entry=f"{FAKE_MODULE}:{func.__name__}", description="test fake", options=options)
         monkeypatch.setitem(registry._METHODS, (family, id), spec)
         return spec
 

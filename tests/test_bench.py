@@ -244,7 +244,9 @@ def test_configs_apply_to_the_methods_that_take_them(register_fake_method):
     def tunable(inst, *, seed=0, time_limit=None, lr=0.001):
         return random_solve(inst, seed=seed)
 
-    register_fake_method(tunable, "tunable")
+    from optkit.options import Option
+
+    register_fake_method(tunable, "tunable", options=(Option("lr", "float", 0.001, "learning rate", low=0.0),))
     sweep = make_sweep("allocate", ["tiny"], "tunable,random", "0",
                        configs=[{"label": "lr=1", "lr": 1.0}, {"label": "lr=2", "lr": 2.0}])
     assert [(c.method, c.config) for c in sweep.cells()] == [("tunable", "lr=1"), ("tunable", "lr=2"), ("random", "")]

@@ -1,7 +1,6 @@
 """One cell of a sweep: build the instance, run the method, score the solution with the family's evaluator."""
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import time
@@ -19,17 +18,15 @@ def _limit_threads() -> None:
 
 
 def _method_kwargs(spec, sweep_budget: str, time_limit, config: dict) -> dict:
-    """The options of one method call: the configuration's, plus the sweep's time limit, one thread and the
-    budget where the method takes them."""
-    accepted = inspect.signature(spec.load()).parameters
+    """The options of one method call, checked against its declared options: the configuration's, plus the
+    sweep's time limit, one thread and the budget where the method declares them."""
     kwargs = {k: v for k, v in config.items() if k != "label"}
-    if time_limit is not None and "time_limit" in accepted:
-        kwargs["time_limit"] = time_limit
-    if "threads" in accepted:
+    kwargs["time_limit"] = time_limit
+    if spec.takes("threads"):
         kwargs["threads"] = 1
-    if "budget" in accepted:
+    if spec.takes("budget"):
         kwargs["budget"] = sweep_budget
-    return kwargs
+    return spec.bind(kwargs)
 
 
 def _number(value):
@@ -50,7 +47,7 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
     api = registry.family_api(fam.id)
     row = dict(cell, status="error", message="", method_objective=float("nan"), bound=float("nan"), gap=float("nan"),
                decision_s=float("nan"), train_s=0.0, solver="", feasible=False)
-    row.update({m.id: float("nan") for m in api.METRICS})    # the evaluator's metrics, `objective` among them
+    row.update({m.id: float("nan") for m in api.metrics})     # the evaluator's metrics, `objective` among them
     curve = record = None
     start = time.perf_counter()
     try:
@@ -65,7 +62,7 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
                    train_s=float(info.get("train_s", 0.0)), solver=str(info.get("solver", "")),
                    feasible=bool(evaluation.feasible))
         curve = info.get("curve")
-        if hasattr(api, "cell_record"):
+        if api.cell_record is not None:
             record = api.cell_record(inst, solution, evaluation)
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded and the run goes on
         row["message"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

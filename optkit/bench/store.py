@@ -7,7 +7,6 @@ another sweep is refused.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -91,11 +90,11 @@ class RowWriter:
 def default_config_labels(family: str, method: str, configs) -> list[str]:
     """Labels of the configurations that only restate the method's default options (such a run is its default
     run), in sweep order."""
-    parameters = inspect.signature(registry.get_method(family, method).load()).parameters
+    spec = registry.get_method(family, method)
     out = []
     for config in configs or ():
         options = {k: v for k, v in config.items() if k != "label"}
-        if options and all(k in parameters and parameters[k].default == v for k, v in options.items()):
+        if options and all(spec.option(k) is not None and spec.option(k).default == v for k, v in options.items()):
             out.append(config["label"])
     return out
 
@@ -129,7 +128,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
     ref_configs = set(ref_rows["config"])
     defaults = [c for c in default_config_labels(fam.id, fam.reference_method, configs) if c in ref_configs]
     fallback = "" if "" in ref_configs or not defaults else defaults[0]
-    metric_ids = [m.id for m in api.METRICS if m.id in df.columns]     # rows written by an older evaluator lack some
+    metric_ids = [m.id for m in api.metrics if m.id in df.columns]     # rows written by an older evaluator lack some
     details = {tuple(r[c] for c in ID_COLUMNS): r["record"] for r in records}
     for col in ("ref_status", "ref_gap", "ref_bound", "frac_bound"):
         df[col] = "" if col == "ref_status" else float("nan")
@@ -150,7 +149,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
         df.at[i, "ref_status"] = ref.status
         df.at[i, "ref_gap"] = ref.gap
         df.at[i, "ref_bound"] = ref.bound
-        if getattr(api, "REFERENCE_BOUND_IS_DUAL", True) and ref.bound > 0 and math.isfinite(ref.bound):
+        if fam.reference_bound_is_dual and ref.bound > 0 and math.isfinite(ref.bound):
             df.at[i, "frac_bound"] = row["objective"] / ref.bound   # optimistic ratio against the dual bound (§8)
     sweep_names = {sc: dict((label, name) for label, name in pts) for sc, pts in (points or {}).items()}
     df["sweep"] = [sweep_names.get(sc, {}).get(pt, "") for sc, pt in zip(df["scenario"], df["point"])]

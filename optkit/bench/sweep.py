@@ -1,7 +1,6 @@
 """The sweep model: what a benchmark run covers, validated up front, and the cells it expands to."""
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -128,7 +127,7 @@ def make_sweep(family: str, scenarios, methods: str = "all", seeds="0-9", *, met
     # A configuration applies to the methods that take all its options; the others (the reference among them)
     # run once with their defaults. An option no method takes is a typo.
     keys = {k for c in configs for k in c if k != "label"}
-    configured = [spec.id for spec in specs if keys and keys <= set(inspect.signature(spec.load()).parameters)]
+    configured = [spec.id for spec in specs if keys and all(spec.takes(k) for k in keys)]
     if configs and not configured:
         raise InputError(f"configs: no method of {', '.join(s.id for s in specs)} takes all of "
                          f"{', '.join(sorted(keys))}")

@@ -42,12 +42,11 @@ __all__ = [
 
 
 def _family_report(res: Results, figs: Figures) -> list[str]:
-    """The family's own figures and tables: its API may define `report_extras(res, figs, figures) -> markdown
+    """The family's own figures and tables: its optional hook `report_extras(res, figs, figures) -> markdown
     lines`, where `figures` lists the figure names of the experiment (None when the run was not an experiment)."""
     from optkit import registry
 
-    api = registry.family_api(res.sweep["family"])
-    extras = getattr(api, "report_extras", None)
+    extras = registry.family_api(res.sweep["family"]).report_extras
     if extras is None:
         return []
     figures = None

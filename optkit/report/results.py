@@ -92,21 +92,22 @@ def load_results(directory) -> Results:
     df = df.loc[in_manifest].reset_index(drop=True)
 
     res = Results(directory, sweep, points, cells, df, extra, fam.reference_method)
-    for spec in api.METRICS:
+    for spec in api.metrics:
         res.units[spec.id], res.better[spec.id] = spec.unit, spec.better
     for col, (unit, better) in RUNNER_COLUMNS.items():
         res.units.setdefault(col, unit)
         res.better.setdefault(col, better)
-    res.labels = dict(getattr(api, "REPORT_LABELS", {}))
-    res.sweep_labels = dict(getattr(api, "SWEEP_LABELS", {}))
-    ranked = [s.id for s in api.METRICS if s.better in ("higher", "lower")]
-    primary = getattr(api, "PRIMARY_METRIC", ranked[0] if ranked else None)
+    settings = fam.report          # an empty setting takes the default that ReportSettings documents
+    res.labels = dict(settings.labels)
+    res.sweep_labels = dict(settings.sweep_labels)
+    ranked = [s.id for s in api.metrics if s.better in ("higher", "lower")]
+    primary = fam.primary()
     default_metrics = ([primary] if primary else []) + [m for m in ranked if m != primary][:7]
-    res.report_metrics = list(getattr(api, "REPORT_METRICS", default_metrics))
-    res.sweep_panels = list(getattr(api, "SWEEP_PANELS", res.report_metrics[:3]))
-    res.radar_axes = list(getattr(api, "RADAR_AXES", res.sweep_panels))
-    res.heat_metrics = list(getattr(api, "HEAT_METRICS", [primary] if primary else []))
-    res.runtime_metric = getattr(api, "RUNTIME_METRIC", "decision_s")
+    res.report_metrics = list(settings.metrics or default_metrics)
+    res.sweep_panels = list(settings.sweep_panels or res.report_metrics[:3])
+    res.radar_axes = list(settings.radar_axes or res.sweep_panels)
+    res.heat_metrics = list(settings.heat_metrics or ([primary] if primary else []))
+    res.runtime_metric = settings.runtime_metric
     return res
 
 
