@@ -85,3 +85,18 @@ def test_the_plugin_family_through_list_solve_bench_and_report(tmp_path):
     assert report.returncode == 0, report.stderr
     text = (out / "report.md").read_text()
     assert "toy-knapsack" in text and "greedy" in text and "total value" in text
+
+
+def test_the_core_names_no_family():
+    """optkit/ (the core) knows families only through discovery: no family id, package name or alias appears in it."""
+    import re
+
+    names = set()
+    for fam in registry.families():
+        names |= {fam.id, fam.id.replace("-", "_"), *(a for a in fam.aliases if len(a) > 3)}
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names))) + r")\b", re.IGNORECASE)
+    core = Path(registry.__file__).resolve().parent
+    found = [f"{path.relative_to(core)}:{number}: {line.strip()}"
+             for path in sorted(core.rglob("*.py")) for number, line in enumerate(path.read_text().splitlines(), 1)
+             if pattern.search(line)]
+    assert not found, "\n".join(found)

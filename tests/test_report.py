@@ -158,7 +158,7 @@ def test_frac_opt_against_reference_and_flag(tmp_path):
     cells = table_row(report, "#### R = 10", "random")
     assert cells[header.index("frac_opt")] == f"{statistics.mean(frac):.4g} ± {statistics.stdev(frac):.4g}"
     assert cells[header.index("frac_bound")] == f"{statistics.mean(bound):.4g} ± {statistics.stdev(bound):.4g}"
-    # point 7 has a time-limited reference (gap 5 %): flagged (spec §8.3)
+    # point 7 has a time-limited reference (gap 5 %): flagged (gap above 1 %)
     assert "**1 flagged reference instance(s)**" in report
     assert "| sweep-requests | 7 | 1 | time_limit | 5.00 % |" in report
     assert "frac_opt ‡" in header_of(report, "#### R = 7")

@@ -21,7 +21,7 @@ from optkit.errors import InputError
 from optkit.instance import json_ready, replace_atomically
 
 MANIFEST, ROWS, PARQUET, CSV, CURVES = "manifest.json", "rows.jsonl", "results.parquet", "results.csv", "curves"
-RECORDS = "records"     # per-cell family records (e.g. sagin trajectories and per-UAV metrics), one JSON per cell
+RECORDS = "records"     # per-cell family records (FamilyAPI.cell_record, e.g. trajectories), one JSON per cell
 LOCK = ".lock"
 LIBRARIES = ("numpy", "pandas", "pyomo", "highspy", "cvxpy", "torch", "gymnasium", "scipy", "networkx")
 
@@ -107,7 +107,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
     configs: the sweep's configurations; when the reference ran only under configurations, a row without one is
     compared with the reference's configuration that restates its defaults (e.g. lam="lex" of offline-dp).
     records: the cell records (`read_records`); a family whose reference comparison needs more than the means
-    (sagin: per UAV) finds each cell's record in the `details` of the evaluations passed to its with_reference.
+    (e.g. per agent) finds each cell's record in the `details` of the evaluations passed to its with_reference.
     """
     import pandas as pd
 
@@ -150,7 +150,7 @@ def results_frame(rows: list[dict], family: str, points: dict | None = None, con
         df.at[i, "ref_gap"] = ref.gap
         df.at[i, "ref_bound"] = ref.bound
         if fam.reference_bound_is_dual and ref.bound > 0 and math.isfinite(ref.bound):
-            df.at[i, "frac_bound"] = row["objective"] / ref.bound   # optimistic ratio against the dual bound (§8)
+            df.at[i, "frac_bound"] = row["objective"] / ref.bound   # optimistic ratio against the dual bound
     sweep_names = {sc: dict((label, name) for label, name in pts) for sc, pts in (points or {}).items()}
     df["sweep"] = [sweep_names.get(sc, {}).get(pt, "") for sc, pt in zip(df["scenario"], df["point"])]
     df["sweep_value"] = pd.to_numeric(df["point"], errors="coerce")
@@ -195,7 +195,7 @@ def read_records(out: Path) -> list[dict]:
 
 def write_curve(out: Path, cell: dict, curve: list) -> None:
     """Training curve of one (method, config, scenario point, instance seed, method seed): written once. The
-    instance seed is part of the name because a family may train per instance seed (sagin: the learner of seed s
+    instance seed is part of the name because a family may train per instance seed (a learner of seed s
     trains on instance s); where training does not depend on it the files of the seeds are equal."""
     import pandas as pd
 

@@ -121,7 +121,7 @@ def sweep_figure(res: Results, figs: Figures, scenario: str) -> None:
 
 
 def radar_values(res: Results, scenario: str):
-    """{series: [raw mean per axis]} and {series: [score in [0, 1] per axis]} for the radar (spec §6.4).
+    """{series: [raw mean per axis]} and {series: [score in [0, 1] per axis]} for the radar.
 
     Raw: each axis metric averaged over the sweep points (the mean of the per-point means over seeds). Score:
     min-max normalised across the series per axis, inverted for "lower is better" metrics so that 1 is always

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from optkit.errors import InputError
 
-GAP_FLAG = 0.01                     # spec §8.3: reference instances with a gap above 1 % are flagged
+GAP_FLAG = 0.01                     # reference instances with a gap above 1 % are flagged
 # table columns written by the runner that are not evaluator metrics: unit, direction
 RUNNER_COLUMNS = {"train_s": ("s", "lower"), "decision_s": ("s", "lower"), "wall_s": ("s", "lower"),
                   "frac_bound": ("-", "higher")}
@@ -180,7 +180,7 @@ def point_means(res: Results, scenario: str, metric: str, method: str, config: s
 
 
 def reference_flags(res: Results):
-    """Reference rows that are not proven optimal within 1 % (spec §8.3), and reference rows without frac_opt."""
+    """Reference rows that are not proven optimal within 1 %, and reference rows without frac_opt."""
     ref = res.df[res.df["method"] == res.reference].sort_values("config", kind="stable")
     ref = ref.drop_duplicates(["scenario", "point", "seed"])        # one per instance, default config first
     if ref.empty:

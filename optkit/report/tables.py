@@ -179,7 +179,7 @@ def reference_section(res: Results) -> list[str]:
     if res.reference not in res.sweep["methods"]:
         return lines + [f"The reference method `{res.reference}` was not run: no fraction of optimum.", ""]
     lines.append(f"Reference: `{res.reference}`. Its instances with a relative gap above {GAP_FLAG:.0%} or a status "
-                 f"other than optimal are flagged (spec §8.3): there the fractions of optimum compare against an "
+                 f"other than optimal are flagged: there the fractions of optimum compare against an "
                  f"incumbent, and `frac_bound` = objective / reference dual bound is the optimistic ratio.")
     lines.append("")
     if flagged.empty:
