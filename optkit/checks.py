@@ -122,12 +122,8 @@ def _check_deterministic_generator(fam: FamilyAPI, seeds=(0, 1)) -> None:
         a = fam.hooks.generate(params, seed, fam.test_scenario)
         b = fam.hooks.generate(params, seed, fam.test_scenario)
         assert a.to_json() == b.to_json(), f"{fam.id}: generator is not deterministic under seed {seed}"
-
-
-def _check_json_round_trip(fam: FamilyAPI) -> None:
-    inst = fam.hooks.generate(load_scenario(fam.id, fam.test_scenario).params, 0, fam.test_scenario)
-    back = fam.hooks.instance_class.from_json(inst.to_json())
-    assert back.to_json() == inst.to_json(), f"{fam.id}: JSON round trip is not exact"
+        back = fam.hooks.instance_class.from_json(a.to_json())
+        assert back.to_json() == a.to_json(), f"{fam.id}: JSON round trip is not exact"
 
 
 def _check_gym_envs(fam: FamilyAPI) -> None:
@@ -144,14 +140,13 @@ def _check_gym_envs(fam: FamilyAPI) -> None:
 
 FAMILY_CHECKS = (
     ("declaration", _check_declaration),
-    ("hooks", _check_hooks),
+    ("api", _check_hooks),
     ("metrics", _check_metrics),
-    ("report-settings", _check_report_settings),
+    ("report settings", _check_report_settings),
     ("presets", _check_presets),
-    ("every-preset-generates", _check_every_preset_generates),
-    ("deterministic-generator", _check_deterministic_generator),
-    ("json-round-trip", _check_json_round_trip),
-    ("gym-envs", _check_gym_envs),
+    ("every preset generates", _check_every_preset_generates),
+    ("deterministic generator, exact JSON round trip", _check_deterministic_generator),
+    ("gym envs", _check_gym_envs),
 )
 
 
@@ -296,14 +291,19 @@ def _check_honest_status(run: MethodRun) -> None:
 
 
 METHOD_CHECKS = (
-    ("options-declared", _check_options_declared),
-    ("returns-a-solution", _check_returns_a_solution),
-    ("does-not-mutate", _check_does_not_mutate),
-    ("evaluator-accepts", _check_evaluator_accepts),
-    ("decisions-round-trip", _check_decisions_round_trip),
-    ("deterministic", _check_deterministic),
-    ("honest-status", _check_honest_status),
+    ("options declared", _check_options_declared),
+    ("returns a Solution", _check_returns_a_solution),
+    ("does not mutate the instance", _check_does_not_mutate),
+    ("evaluator accepts the decisions", _check_evaluator_accepts),
+    ("decisions round trip", _check_decisions_round_trip),
+    ("deterministic under a fixed seed", _check_deterministic),
+    ("honest status", _check_honest_status),
 )
+
+
+def slug(check_name: str) -> str:
+    """A check name as a test id: 'deterministic under a fixed seed' -> 'deterministic-under-a-fixed-seed'."""
+    return re.sub(r"[^a-z0-9]+", "-", check_name.lower()).strip("-")
 
 
 def method_checks(run: MethodRun) -> list[Check]:

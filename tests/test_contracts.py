@@ -8,7 +8,7 @@ import pytest
 
 from optkit import registry
 from optkit.checks import (FAMILY_CHECKS, METHOD_CHECKS, MethodRun, check_family, check_method, family_checks,
-                           method_checks)
+                           method_checks, slug)
 from optkit.solution import Status
 
 FAMILIES = [f.id for f in registry.families()]
@@ -23,7 +23,7 @@ def _family_items():
         expected = registry.get_family(family).expected_failures
         for check in family_checks(family):
             marks = [pytest.mark.xfail(strict=True, reason=expected[check.name])] if check.name in expected else []
-            yield pytest.param(family, check.name, marks=marks, id=f"{family}-{check.name}")
+            yield pytest.param(family, check.name, marks=marks, id=f"{family}-{slug(check.name)}")
 
 
 def _method_items():
@@ -33,7 +33,7 @@ def _method_items():
             marks = [pytest.mark.slow] if spec.kind == "exact" else []
             if name in spec.expected_failures:
                 marks.append(pytest.mark.xfail(strict=True, reason=spec.expected_failures[name]))
-            yield pytest.param(family, method, name, marks=marks, id=f"{family}-{method}-{name}")
+            yield pytest.param(family, method, name, marks=marks, id=f"{family}-{method}-{slug(name)}")
 
 
 def test_something_is_registered():
@@ -174,4 +174,56 @@ def test_check_family_catches_an_unregistered_reference(monkeypatch):
     fam = registry.get_family("allocate")
     monkeypatch.setitem(registry._FAMILIES, "allocate", dataclasses.replace(fam, reference_method="nosuch"))
     with pytest.raises(AssertionError, match="reference method 'nosuch'"):
+        check_family("allocate")
+
+
+# ---------------------------------------------------------------- every check runs; declared exceptions
+
+
+def test_check_method_reports_every_failed_check_at_once(register_fake_method):
+    def two_faults(inst, *, seed=0, time_limit=None):
+        return _retag(_random(inst, seed), method="broken-fake", status=Status.OPTIMAL, runtime_s=-1.0)
+
+    register_fake_method(two_faults, "broken-fake")
+    with pytest.raises(AssertionError) as info:
+        check_method("allocate", "broken-fake")
+    text = str(info.value)
+    assert "[returns a Solution]" in text and "negative runtime" in text
+    assert "[honest status]" in text and "optimal without objective/bound" in text
+
+
+def test_options_declared_catches_an_undeclared_or_drifting_option(register_fake_method):
+    from optkit.options import Option
+
+    def takes_more(inst, *, seed=0, time_limit=None, horizon=3):
+        return _retag(_random(inst, seed), method="broken-fake")
+
+    register_fake_method(takes_more, "broken-fake")
+    with pytest.raises(AssertionError, match=r"takes undeclared options \['horizon'\]"):
+        check_method("allocate", "broken-fake")
+    register_fake_method(takes_more, "broken-fake", options=(Option("horizon", "int", 5, "look-ahead", low=1),))
+    with pytest.raises(AssertionError, match="declares default 5, the solve entry has 3"):
+        check_method("allocate", "broken-fake")
+
+
+def test_a_declared_expected_failure_is_expected_and_flagged_once_it_passes(monkeypatch, register_fake_method):
+    spec = register_fake_method(non_deterministic, "broken-fake")
+    reason = {"deterministic under a fixed seed": "draws a fresh seed per call"}
+    monkeypatch.setitem(registry._METHODS, ("allocate", "broken-fake"), dataclasses.replace(spec, expected_failures=reason))
+    passed = check_method("allocate", "broken-fake")
+    assert "deterministic under a fixed seed" not in passed and "honest status" in passed
+    fixed = register_fake_method(_deterministic_fake, "broken-fake")
+    monkeypatch.setitem(registry._METHODS, ("allocate", "broken-fake"), dataclasses.replace(fixed, expected_failures=reason))
+    with pytest.raises(AssertionError, match=r"\[deterministic under a fixed seed\] passes, but broken-fake lists it as an expected failure"):
+        check_method("allocate", "broken-fake")
+
+
+def _deterministic_fake(inst, *, seed=0, time_limit=None):
+    return _retag(_random(inst, seed), method="broken-fake")
+
+
+def test_family_expected_failures_must_name_real_checks(monkeypatch):
+    fam = registry.get_family("allocate")
+    monkeypatch.setitem(registry._FAMILIES, "allocate", dataclasses.replace(fam, expected_failures={"nosuch": "x"}))
+    with pytest.raises(AssertionError, match=r"expected_failures names unknown checks \['nosuch'\]"):
         check_family("allocate")
