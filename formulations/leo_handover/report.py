@@ -1,4 +1,5 @@
-"""Family figures and tables of `optkit report` for `leo-handover` (spec §6.4, §9 EXP-0 … EXP-8, §11 plotting).
+"""Family figures and tables of `optkit report` for `leo-handover` (§6.4, §9 EXP-0 … EXP-8, §11 plotting of
+docs/families/leo-handover.md).
 
 `report_extras(res, figs, figures)` draws the figures an experiment names in `_experiments.toml` ("data",
 "training", "comparison", "gap", "pareto", "ablation", "weights", "geometry", "milp"; "sweep" is the generic

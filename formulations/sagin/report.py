@@ -1,4 +1,5 @@
-"""Family figures and tables of `optkit report` for `sagin` (spec §6.3, §6.5, §8.3, §9).
+"""Family figures and tables of `optkit report` for `sagin` (§6.3, §6.5, §8.3, §9 of
+docs/families/sagin.md).
 
 `report_extras(res, figs, figures)` draws the figures an experiment names in `datasets/sagin/_experiments.toml`
 and returns the markdown lines that go into report.md before its "Figures" section:
@@ -147,7 +148,7 @@ def _trajectories(ctx: core.ReportContext, figs) -> list[str]:
     from matplotlib.figure import Figure
 
     lines = ["### Trajectories of the first test UAV", "",
-             "First test UAV of the first instance seed per method (spec §11 item 32; the metrics tables are means "
+             "First test UAV of the first instance seed per method (D32; the metrics tables are means "
              "over all test UAVs). Metrics of that UAV:", ""]
     colors = core.series_colors(ctx.res)
     drawn = False
@@ -312,7 +313,7 @@ def _metrics(ctx: core.ReportContext, figs) -> list[str]:
         if rel_rows:
             lines += [f"Relative difference of the proposed method ({PROPOSED}; the first method of the run when it "
                       "did not run) to each other method, (proposed − other) / |other| of the seed means, in % "
-                      "(spec §11 item 31):", ""]
+                      "(D31):", ""]
             lines += core.md_table(["point", "proposed vs", *[METRIC_TITLES[m].split(" [")[0] for m in TABLE_METRICS
                                                                if m in ctx.ok]], rel_rows) + [""]
     return lines if drawn else []
@@ -489,7 +490,7 @@ def _reference(ctx: core.ReportContext, figs) -> list[str]:
              f"Per test UAV u: gap_u = J_eval(DP)_u − J_u and frac_u = J_u / J_eval(DP)_u (J_eval(DP): the "
              "evaluator's value of the lattice-dp path, comparable in both gain modes; frac only where "
              "J_eval(DP)_u > 0, > 1 is reported, not clipped), gap_L = J*_L,u − J_u against the DP's own lattice "
-             "value and frac_L = J_u / J*_L,u (the spec's §6.5 fraction with segment gains, `frac_ref` of the "
+             "value and frac_L = J_u / J*_L,u (the §6.5 fraction with segment gains, `frac_ref` of the "
              f"results table), R̄_u / R̄*_u and T*_u / T_u. Every per-UAV value is in `{REFERENCE_CSV}`. "
              "Mean ± std over UAVs and seeds:", ""]
     colors = core.series_colors(ctx.res)
