@@ -41,7 +41,11 @@ Pyomo is imported inside the functions so that importing optkit (e.g. `optkit --
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
+import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -90,6 +94,8 @@ class SolveReport:
     has_solution: True when variable values were loaded into the model (read them with
         `pyo.value(var)`); when False, variable values are whatever they were before the call.
     message: human-readable detail ("" when none).
+    trajectory: HiGHS only: (elapsed s, incumbent, bound) at every improving solution and every MIP
+        log line, in time order, in the model's sense (None where unknown); () for other solvers.
     """
 
     status: Status
@@ -101,6 +107,24 @@ class SolveReport:
     solver: str
     has_solution: bool
     message: str = ""
+    trajectory: tuple = ()
+
+
+@contextlib.contextmanager
+def solver_output_to_stderr():
+    """Send whatever is written to the process's standard output (file descriptor 1) to standard error while the
+    block runs: solver libraries print banners and logs from C code (highspy >= 1.16 prints its banner when a solver
+    object is created), and optkit's stdout carries results only (`--format json` stays parseable)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):     # Python-level writes (a log streamed with tee=True)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _factory():
@@ -115,6 +139,7 @@ def _registered() -> list[str]:
     return sorted(_factory())
 
 
+@solver_output_to_stderr()
 def available_solvers() -> list[str]:
     """Sorted pyomo.contrib.solver names whose solver is installed (and licensed) here."""
     factory = _factory()
@@ -302,6 +327,7 @@ def _interpret(res: Any, solver: str, started: float, retried: bool) -> SolveRep
     )
 
 
+@solver_output_to_stderr()
 def solve_model(
     model: Any,
     *,
@@ -311,6 +337,8 @@ def solve_model(
     threads: int | None = None,
     options: dict | None = None,
     tee: Any = False,
+    warm_start: bool = False,
+    progress: Any = None,
 ) -> SolveReport:
     """Solve a Pyomo model and load its solution (when one exists) into the model.
 
@@ -322,7 +350,11 @@ def solve_model(
     threads: solver threads (>= 1); for HiGHS this is its option "threads".
     options: solver-specific options passed verbatim (HiGHS e.g. {"presolve": "on"}); for HiGHS
         each is checked first and a rejected one raises InputError.
-    tee: stream the solver log: True for stdout, or a text stream (e.g. sys.stderr).
+    tee: stream the solver log: True for the process's stderr, or a text stream (e.g. sys.stderr).
+    warm_start: HiGHS only: the variables' current values (those not None) are given to the solver as a
+        MIP start; HiGHS checks it, and a feasible start is its first incumbent.
+    progress: HiGHS only: progress(elapsed_s, incumbent, bound, gap) is called at every improving
+        solution and every MIP log line (incumbent/bound None while unknown, gap None or a fraction).
 
     Returns a SolveReport; solver outcomes never raise (see the module docstring for the mapping).
     """
@@ -345,6 +377,8 @@ def solve_model(
         _check_highs_options(options, threads)
     if rel_gap is not None and "rel_gap" not in opt.config:
         raise InputError(f"rel_gap: solver '{pyomo_name}' has no relative gap option")
+    if (warm_start or progress is not None) and not is_highs:
+        raise InputError(f"warm_start/progress: optkit supports them with HiGHS only, not '{pyomo_name}'")
 
     kwargs: dict[str, Any] = {
         # Time limits and infeasibility must come back as results, not exceptions.
@@ -364,9 +398,12 @@ def solve_model(
 
     started = time.perf_counter()
     retried = False
+    trajectory: list = []
     try:
         if pin_threads:
             _reset_highs_scheduler()
+        if is_highs:
+            _watch_highs(opt, model, started, trajectory, progress, warm_start)
         res = opt.solve(model, **kwargs)
         if (
             is_highs
@@ -398,7 +435,39 @@ def solve_model(
                 _reset_highs_scheduler()
             except Exception:
                 pass
-    return _interpret(res, pyomo_name, started, retried)
+    return dataclasses.replace(_interpret(res, pyomo_name, started, retried), trajectory=tuple(trajectory))
+
+
+def _watch_highs(opt: Any, model: Any, started: float, trajectory: list, progress: Any, warm_start: bool) -> None:
+    """Build the HiGHS model now (the persistent interface reuses it in solve), give it the MIP start, and record
+    (elapsed, incumbent, bound) at every improving solution and MIP log line, calling `progress` with each."""
+    import highspy
+    import numpy as np
+    import pyomo.environ as pyo
+
+    opt.set_instance(model)
+    highs = opt._solver_model             # the persistent interface's highspy object (pyomo 6.10)
+    if warm_start:
+        columns = opt._pyomo_var_to_solver_var_map
+        pairs = [(columns[id(v)], float(v.value)) for v in model.component_data_objects(pyo.Var, active=True)
+                 if v.value is not None and id(v) in columns]
+        index = np.array([j for j, _ in pairs], dtype=np.int32)
+        value = np.array([x for _, x in pairs], dtype=np.float64)
+        if highs.setSolution(len(pairs), index, value) != highspy.HighsStatus.kOk:
+            raise InputError("warm_start: HiGHS refused the start values")
+
+    def record(event) -> None:
+        data = event.data_out
+        incumbent, bound = _finite(data.objective_function_value), _finite(data.mip_dual_bound)
+        elapsed = time.perf_counter() - started
+        if incumbent is None and bound is None:
+            return
+        trajectory.append((elapsed, incumbent, bound))
+        if progress is not None:
+            progress(elapsed, incumbent, bound, _gap(incumbent, bound, optimal=False))
+
+    highs.cbMipImprovingSolution.subscribe(record)
+    highs.cbMipLogging.subscribe(record)
 
 
 def export_model(model: Any, path: str | PathLike) -> None:
@@ -421,6 +490,7 @@ def export_model(model: Any, path: str | PathLike) -> None:
         raise InputError(f"{p}: cannot write model file ({exc.strerror or exc})") from exc
 
 
+@solver_output_to_stderr()
 def check_solver(name: str) -> str:
     """Fail early with an InputError when `name` is unknown or not installed; return Pyomo's name for it."""
     return _resolve(name)[0]

@@ -331,3 +331,55 @@ def test_export_rejects_other_suffix(tmp_path):
         export_model(max_milp(), bad)
     assert str(bad) in str(ei.value) and ".mps" in str(ei.value) and ".lp" in str(ei.value)
     assert not bad.exists()
+
+
+# ---------------------------------------------------------------- solver output never reaches stdout
+
+
+@pytest.mark.parametrize("tee", [False, True])
+def test_solver_output_never_reaches_stdout(capfd, tee):
+    """highspy >= 1.16 prints a banner from C code when a solver object is created, and tee=True streams the log:
+    both must land on stderr (file descriptor 2), never on stdout (file descriptor 1)."""
+    rep = solve_model(max_milp(), tee=tee)
+    assert rep.status == Status.OPTIMAL
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    if tee:
+        assert "HiGHS" in captured.err
+
+
+def test_optkit_solve_json_stdout_is_one_object(tmp_path):
+    """The CLI's stdout under --format json is exactly one JSON object, whatever the solver prints."""
+    import json
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "optkit.cli", "solve", "-f", "allocate", "-s", "tiny", "--time-limit",
+                          "2", "--log", "--format", "json"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["method"] == "allocate"
+    assert res.stdout.count("\n") == 1
+
+
+# ---------------------------------------------------------------- MIP start, progress and trajectory
+
+
+def test_warm_start_is_the_first_incumbent():
+    """A feasible start (x = 2, y = 2, value 18 by hand) is HiGHS's first incumbent; the optimum stays 20."""
+    m = max_milp()
+    m.x.value, m.y.value = 2, 2
+    seen = []
+    rep = solve_model(m, warm_start=True, progress=lambda t, inc, bnd, gap: seen.append(inc))
+    assert rep.status == Status.OPTIMAL and rep.objective == pytest.approx(20.0)
+    assert rep.trajectory[0][1] == pytest.approx(18.0)                     # the start, before any search
+    assert rep.trajectory[-1][1:] == (pytest.approx(20.0), pytest.approx(20.0))
+    assert rep.trajectory and all(a[0] <= b[0] for a, b in zip(rep.trajectory, rep.trajectory[1:]))
+    assert seen == [inc for _, inc, _ in rep.trajectory]
+
+
+def test_warm_start_and_progress_are_highs_only(monkeypatch):
+    import optkit.solver as S
+
+    monkeypatch.setattr(S, "_resolve", lambda name: ("gurobi_direct", type("Opt", (), {"config": {}})()))
+    with pytest.raises(InputError, match="HiGHS only"):
+        solve_model(max_milp(), solver="gurobi", warm_start=True)
