@@ -209,7 +209,8 @@ def solve_command(
     # The solver log goes to stderr, so stdout keeps only the result (JSON stays parseable).
     options = {"gap": gap, "solver": solver, "threads": threads, "log": sys.stderr if log else None,
                "export_model": str(export_model) if export_model else None, "budget": budget,
-               "checkpoint": str(checkpoint) if checkpoint else None}
+               "checkpoint": str(checkpoint) if checkpoint else None,
+               "progress": ProgressPrinter() if spec.takes("progress") and not log else None}
     extra = parse_options(option)
     clash = sorted(set(extra) & (set(options) | {"time_limit", "seed"}))
     if clash:
@@ -225,7 +226,10 @@ def solve_command(
     elif reference:
         typer.echo(f"optkit: running the reference '{family.reference_method}' for frac_opt"
                    f" (time limit {time_limit or family.exact_time_limit:g} s; --no-reference skips it)", err=True)
-        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or family.exact_time_limit)
+        ref_spec = registry.get_method(family.id, family.reference_method)
+        ref_options = {"progress": ProgressPrinter()} if ref_spec.takes("progress") else {}
+        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or family.exact_time_limit,
+                             **ref_options)
     evaluation = evaluate(inst, solution, reference=ref_solution)
     result = {
         "family": family.id, "scenario": inst.preset, "seed": int(inst.seed), "method": spec.id,
@@ -242,6 +246,8 @@ def solve_command(
         typer.echo(json.dumps(json_ready(result)))
     else:
         _print_table(result, solution.info)
+        typer.echo(certificate(solution.status, result["objective"], solution.bound, solution.gap,
+                               solution.runtime_s))
 
 
 @app.command("bench")
@@ -364,6 +370,44 @@ def report_command(
 
     path = write_report(directory)
     typer.echo(f"wrote {path} and {directory / 'figures'}")
+
+
+class ProgressPrinter:
+    """Solver progress on stderr, one line per improved incumbent and at least every `every_s` seconds:
+    elapsed time, incumbent, bound and relative gap."""
+
+    def __init__(self, every_s: float = 5.0, stream=None):
+        self.every_s = every_s
+        self.stream = stream or sys.stderr
+        self.best = None
+        self.last = -math.inf
+
+    def __call__(self, elapsed: float, incumbent, bound, gap) -> None:
+        improved = incumbent is not None and incumbent != self.best
+        if not improved and elapsed - self.last < self.every_s:
+            return
+        self.best, self.last = incumbent, elapsed
+        shown = "none yet" if incumbent is None else f"{incumbent:.6g}"
+        bound_text = "-" if bound is None else f"{bound:.6g}"
+        gap_text = "-" if gap is None or not math.isfinite(gap) else f"{100 * gap:.2f} %"
+        self.stream.write(f"optkit: {elapsed:7.1f} s  incumbent {shown}  bound {bound_text}  gap {gap_text}\n")
+        self.stream.flush()
+
+
+def certificate(status, objective, bound, gap, runtime_s: float) -> str:
+    """One line that says what the result proves: a proven optimum, an incumbent with bound and gap, or a
+    solution without a bound."""
+    value = "-" if objective is None else f"{objective:.6g}"
+    if str(status) == "optimal":
+        bound_text = "-" if bound is None else f"{bound:.6g}"
+        return f"result: PROVEN OPTIMAL, objective {value} (bound {bound_text}, gap {100 * (gap or 0.0):.2g} %)"
+    if str(status) in ("infeasible", "error"):
+        return f"result: {str(status).upper()}: no solution to certify (see status and message)"
+    if bound is not None and gap is not None:
+        return (f"result: NOT PROVEN OPTIMAL ({status}): incumbent {value}, bound {bound:.6g}, gap "
+                f"{100 * gap:.3g} % after {runtime_s:.0f} s; the optimum lies between the two. A longer "
+                "--time-limit (and --gap 0) asks for a proof")
+    return f"result: {status}, objective {value}, no bound (this method proves nothing about the optimum)"
 
 
 def _print_table(result: dict, info: dict) -> None:

@@ -513,3 +513,33 @@ def test_help_importtime_has_no_heavy_modules(tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip() for line in res.stderr.splitlines() if line.startswith("import time:")}
     assert {"optkit", "optkit.errors", "typer"} <= imported      # -m runs optkit.cli as __main__
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
+
+
+def test_certificate_says_what_the_result_proves():
+    from optkit.cli import certificate
+
+    assert certificate("optimal", 3.2315, 3.2316, 3e-5, 12.0).startswith("result: PROVEN OPTIMAL, objective 3.2315")
+    text = certificate("time_limit", 3.131, 3.2457, 0.0366, 600.2)
+    assert text.startswith("result: NOT PROVEN OPTIMAL (time_limit): incumbent 3.131, bound 3.2457, gap 3.66 %")
+    assert "after 600 s" in text
+    assert "no bound" in certificate("feasible", 0.58, None, None, 0.2)
+    assert certificate("infeasible", None, None, None, 1.0).startswith("result: INFEASIBLE")
+
+
+def test_progress_printer_prints_improvements_and_a_heartbeat():
+    import io
+
+    from optkit.cli import ProgressPrinter
+
+    out = io.StringIO()
+    printer = ProgressPrinter(every_s=5.0, stream=out)
+    printer(0.5, None, None, None)            # first call: a line
+    printer(1.0, None, 4.0, None)             # nothing new, too soon: no line
+    printer(2.0, 3.0, 4.0, 1 / 3)             # improved incumbent: a line
+    printer(3.0, 3.0, 3.9, 0.3)               # too soon: no line
+    printer(8.0, 3.0, 3.5, 1 / 6)             # heartbeat after 5 s: a line
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert "incumbent none yet" in lines[0] and "bound -" in lines[0]
+    assert lines[1].split() == ["optkit:", "2.0", "s", "incumbent", "3", "bound", "4", "gap", "33.33", "%"]
+    assert "bound 3.5" in lines[2] and "gap 16.67 %" in lines[2]
