@@ -7,6 +7,7 @@ table with `name` (the swept quantity) and `points`, a list of tables each with 
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,18 @@ def merge(base: dict, overrides: dict) -> dict:
 
 
 def _read(path: Path) -> dict:
+    """The parsed TOML file (a fresh copy; files are parsed once per change of their modification time)."""
+    stat = path.stat()
+    return copy.deepcopy(_parse(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(path: str, mtime_ns: int, size: int) -> dict:
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"scenario file {path.name}: {exc}") from None
+        raise InputError(f"scenario file {Path(path).name}: {exc}") from None
 
 
 def scenario_ids(family: str) -> list[str]:
