@@ -1,10 +1,12 @@
 """The `optkit` command line. Heavy libraries (pyomo, torch, cvxpy) load only inside commands that need them."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -19,6 +21,24 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="optkit: exact references, baselines and learners for wireless-network optimization.")
 
 EXIT_INTERNAL, EXIT_INPUT = 1, 2
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143       # 128 + signal number, as shells report a signal's end
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the block runs, SIGTERM raises KeyboardInterrupt as Ctrl-C does (rows kept, tables written);
+    yields a list that is non-empty once SIGTERM arrived."""
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(code: int, message: str) -> None:
@@ -309,14 +329,23 @@ def bench_command(
     cells = sweep.cells()
     typer.echo(f"optkit: bench {sweep.family} {', '.join(sweep.scenarios)}: {len(cells)} cells "
                f"({len(sweep.methods)} methods x {len(sweep.seeds)} seeds x points/configs) -> {out}", err=True)
-    try:
-        df = run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
-    except KeyboardInterrupt:
-        from optkit.bench import read_rows
+    from concurrent.futures.process import BrokenProcessPool
 
-        typer.echo(f"\noptkit: interrupted; {len(read_rows(out))} of {len(cells)} cells are kept in {out}; "
-                   "run the same command (or `optkit bench --resume --out DIR`) to finish", err=True)
-        raise typer.Exit(130) from None
+    from optkit.bench import read_rows
+
+    resume_hint = "run the same command (or `optkit bench --resume --out DIR`) to finish"
+    try:
+        with _sigterm_as_interrupt() as received:
+            df = run_sweep(sweep, out, jobs=jobs, executor=executor, scheduler=scheduler, progress=progress)
+    except KeyboardInterrupt:
+        why = "terminated (SIGTERM)" if received else "interrupted"
+        typer.echo(f"\noptkit: {why}; {len(read_rows(out))} of {len(cells)} cells are kept in {out}; {resume_hint}",
+                   err=True)
+        raise typer.Exit(EXIT_SIGTERM if received else EXIT_SIGINT) from None
+    except BrokenProcessPool:
+        typer.echo(f"\noptkit: a worker process died (killed or out of memory); {len(read_rows(out))} of "
+                   f"{len(cells)} cells are kept in {out}; {resume_hint}", err=True)
+        raise typer.Exit(EXIT_INTERNAL) from None
     failed = int((df["status"] == "error").sum()) if not df.empty else 0
     typer.echo(f"optkit: {len(df)} rows in {out / 'results.parquet'} and results.csv ({failed} failed cells); "
                f"`optkit report {out}` writes the report", err=True)

@@ -395,3 +395,116 @@ def test_reference_is_matched_by_configuration_when_it_takes_the_configurations(
     df = results_frame(rows, "allocate").set_index(["method", "config"])
     assert df.loc[("random", "b"), "frac_opt_of"] == pytest.approx(0.5)
     assert df.loc[("allocate", "a"), "frac_opt_of"] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- interruptions lose nothing and leave nothing
+
+
+def test_a_damaged_line_anywhere_is_reported_and_its_cell_runs_again(tmp_path, capsys):
+    out = tmp_path / "run"
+    run_sweep(random_sweep(), out, progress=False)
+    lines = (out / "rows.jsonl").read_text().splitlines(keepends=True)
+    lines[1] = "{not json at all\n"                                          # damage in the middle
+    (out / "rows.jsonl").write_text("".join(lines))
+    problems = []
+    assert len(read_rows(out, problems)) == 2
+    assert problems == ["rows.jsonl line 2 is not a complete row; its cell runs again on resume"]
+    df = run_sweep(random_sweep(), out, progress=False)
+    assert "rows.jsonl line 2 is not a complete row" in capsys.readouterr().err
+    assert len(df) == 3 and len(read_rows(out)) == 3
+    keys = [bench.Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in read_rows(out)]
+    assert len(set(keys)) == 3
+
+
+def test_results_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        run_sweep(random_sweep(), out, progress=False)
+    finally:
+        os.umask(previous)
+    for name in ("manifest.json", "rows.jsonl", "results.parquet", "results.csv"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def _children(pid: int) -> set[int]:
+    """The pool workers among the child processes of `pid` (Linux /proc; not multiprocessing's resource tracker)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        text = (task / "children").read_text() if (task / "children").exists() else ""
+        found |= {int(c) for c in text.split()}
+    return {c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] if Path(f"/proc/{pid}").exists() else "X"
+    return state not in ("Z", "X")
+
+
+def _start_bench(out: Path, jobs: int):
+    command = [sys.executable, "-m", "optkit.cli", "bench", "-f", "allocate", "-s", "tiny", "-m", "sca",
+               "--seeds", "0-11", "--out", str(out), "--no-progress", "-j", str(jobs)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(read_rows(out)) < 1 and proc.poll() is None:
+        time.sleep(0.05)
+    return command, proc
+
+
+def _resume_and_check(command, out: Path, done_before: list) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(out)
+    keys = [bench.Cell(**{c: r[c] for c in ID_COLUMNS}).key for r in rows]
+    assert len(keys) == len(set(keys)) == 12
+    assert rows[:len(done_before)] == done_before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+def test_sigterm_keeps_rows_stops_workers_and_exits_143(tmp_path):
+    out = tmp_path / "run"
+    command, proc = _start_bench(out, jobs=2)
+    workers = _children(proc.pid)
+    assert workers, "the pool's worker processes"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "--resume" in err
+    assert (out / "results.parquet").is_file()                      # the tables were written on the way out
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "worker processes outlived the run"
+    _resume_and_check(command, out, read_rows(out))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+def test_sigkill_of_the_main_process_leaves_no_worker_behind(tmp_path):
+    out = tmp_path / "run"
+    command, proc = _start_bench(out, jobs=2)
+    workers = _children(proc.pid)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "worker processes outlived their killed parent"
+    _resume_and_check(command, out, read_rows(out))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux /proc")
+def test_a_killed_worker_ends_the_run_cleanly_and_resume_completes_it(tmp_path):
+    out = tmp_path / "run"
+    command, proc = _start_bench(out, jobs=2)
+    workers = sorted(_children(proc.pid))
+    os.kill(workers[-1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "a worker process died" in err and "Traceback" not in err
+    _resume_and_check(command, out, read_rows(out))

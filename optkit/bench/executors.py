@@ -1,10 +1,28 @@
 """Executors of a sweep's cells: in this process or a local process pool ("local"), or a Dask cluster ("dask")."""
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 from optkit.bench.cell import _limit_threads, run_cell
 from optkit.errors import InputError
 
 EXECUTORS = ("local", "dask")
+PARENT_POLL_S = 0.5
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Start of a pool worker: one thread for solvers and torch, and a watchdog that ends the worker as soon as
+    its parent is gone (killed, even with SIGKILL), so no worker outlives the run."""
+    _limit_threads()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="optkit-parent-watchdog", daemon=True).start()
 
 
 def _run_local(tasks, jobs: int, on_result) -> None:
@@ -18,17 +36,22 @@ def _run_local(tasks, jobs: int, on_result) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")   # fresh interpreters: no inherited solver/torch threads
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_limit_threads) as pool:
-        pending = {pool.submit(run_cell, *task) for task in tasks}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    on_result(future.result())
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    pending = {pool.submit(run_cell, *task) for task in tasks}
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                on_result(future.result())
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or a worker died: stop the cells in flight now instead of waiting for
+        # them; the rows already written stay, and a resume runs the rest.
+        for process in list(pool._processes.values()):     # the pool's worker processes (no public accessor)
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_dask(tasks, jobs: int, scheduler: str | None, on_result) -> None:

@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -50,15 +51,27 @@ def provenance() -> dict:
     return out
 
 
-def read_rows(out: Path) -> list[dict]:
-    """Finished rows; a last line cut short by a kill is ignored (its cell runs again)."""
+def read_rows(out: Path, problems: list | None = None) -> list[dict]:
+    """Finished rows. A line that is not a complete JSON row (a last line cut short by a kill, or a line damaged
+    anywhere in the file) is left out, so its cell runs again on resume; each one is described in `problems`
+    (when given) and never raises."""
     path = Path(out) / ROWS
     if not path.is_file():
         return []
     rows = []
-    for line in path.read_text().splitlines(keepends=True):
-        if line.endswith("\n") and line.strip():
-            rows.append(json.loads(line))
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line) if line.endswith("\n") else None
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or any(c not in row for c in ID_COLUMNS):
+            if problems is not None:
+                problems.append(f"{ROWS} line {number} is not a complete row; its cell runs again on resume")
+            continue
+        rows.append(row)
     return rows
 
 
@@ -241,7 +254,11 @@ def prepare_out(out: Path, sweep: Sweep) -> list[dict]:
         replace_atomically(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=1)))
     except OSError as exc:
         raise InputError(f"--out: cannot write to '{out}' ({exc.strerror})") from None
-    return read_rows(out)
+    problems: list[str] = []
+    rows = read_rows(out, problems)
+    for problem in problems:
+        print(f"optkit: {out}: {problem}", file=sys.stderr)
+    return rows
 
 
 def load_manifest_sweep(out: Path) -> Sweep:
