@@ -309,6 +309,8 @@ def bench_command(
         from optkit.experiments import load_experiment
 
         exp = load_experiment(experiment, budget or "quick")
+        for line in experiment_substitutions(exp, load_experiment(experiment, "paper"), budget or "quick"):
+            typer.echo(line, err=True)
         sweep = make_sweep(exp.family, exp.scenarios, exp.methods, seeds or exp.seeds,
                            method_seeds=method_seeds or exp.method_seeds, configs=exp.configs,
                            budget=budget or "quick",
@@ -399,6 +401,25 @@ def report_command(
 
     path = write_report(directory)
     typer.echo(f"wrote {path} and {directory / 'figures'}")
+
+
+def experiment_substitutions(run, paper, budget: str) -> list[str]:
+    """Lines that say what an experiment run at a smaller budget changes against its paper-budget protocol."""
+    fields = (("scenarios", "presets"), ("points", "sweep points"), ("seeds", "seeds"),
+              ("method_seeds", "method seeds"), ("methods", "methods"), ("time_limit", "time limit"))
+    changed = [f"{label} {_listing(getattr(run, name))} instead of {_listing(getattr(paper, name))}"
+               for name, label in fields if getattr(run, name) != getattr(paper, name)]
+    if budget == "paper" or not changed:
+        return []
+    return [f"optkit: experiment {run.id} at budget {budget} is reduced against the paper budget: " + "; ".join(changed)]
+
+
+def _listing(value) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 class ProgressPrinter:

@@ -543,3 +543,14 @@ def test_progress_printer_prints_improvements_and_a_heartbeat():
     assert "incumbent none yet" in lines[0] and "bound -" in lines[0]
     assert lines[1].split() == ["optkit:", "2.0", "s", "incumbent", "3", "bound", "4", "gap", "33.33", "%"]
     assert "bound 3.5" in lines[2] and "gap 16.67 %" in lines[2]
+
+
+def test_a_reduced_experiment_says_what_it_substitutes():
+    from optkit.cli import experiment_substitutions
+    from optkit.experiments import load_experiment
+
+    paper = load_experiment("sagin-reference", "paper")
+    [line] = experiment_substitutions(load_experiment("sagin-reference", "check"), paper, "check")
+    assert line.startswith("optkit: experiment sagin-reference at budget check is reduced against the paper budget")
+    assert "presets ref-tiny instead of ref-small" in line
+    assert experiment_substitutions(paper, paper, "paper") == []
