@@ -51,6 +51,16 @@ METHODS = (
             Option("tighten", "bool", True, "add the exact tightening rows"),
             Option("host_sets", "bool", False, "add the exact host-set valid inequalities (tighter LP bound)"),
             Option("lp_bound", "bool", False, "also solve the LP relaxation and record its bound"),
+            Option("z_continuous", "bool", False, "exact reduction: channel variables Z continuous (integral Z "
+                   "re-solved before the record is read)"),
+            Option("poa_from_routes", "bool", False, "exact reduction: no PoA variables B, the PoA is the route's "
+                   "head"),
+            Option("aggregate_routes", "bool", False, "exact reduction: merge routes with one physical path"),
+            Option("warm_start", "bool", True, "primal phase (constructive plan, fix-S polish, one-frame local "
+                   "search) and its best plan as MIP start"),
+            Option("primal_share", "float", 0.3, "share of the time limit (of 120 s without one) for the primal "
+                   "phase", low=0.0, high=1.0),
+            Option("progress", "any", None, "callable(elapsed_s, incumbent, bound, gap) for solver progress"),
         ),
     ),
 )

@@ -1,0 +1,118 @@
+"""Benchmark of the primal side of the exact `allocate` method (docs/families/allocate.md §7.1): the default model
+without MIP start against the configuration with the primal phase, at two time limits, one HiGHS thread.
+
+    python benchmarks/allocate_primal.py --out benchmarks/results/allocate_primal
+
+Cells: `small` and `paper-default` seeds 0-4 (--scenarios, --seeds), configurations `default` (warm_start=false)
+and `primal` (the method's defaults), time limits 30 s and 120 s (--limits). The `default` row of a shorter limit
+is read from the trajectory of its longest run (HiGHS is deterministic with one thread, so the first 30 s of a
+120 s run are the 30 s run); `primal` is run at every limit because its phase scales with the limit.
+Per row: incumbent, bound and gap at the limit, time to the first incumbent, time to the proof (optimal only),
+wall and CPU seconds of the worker (build, primal phase and solve), the evaluator's objective and accepted count.
+Writes OUT.csv and OUT.md and prints each row as it finishes.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+COLUMNS = ["scenario", "seed", "config", "limit_s", "status", "incumbent", "bound", "gap", "first_s", "first_value",
+           "proof_s", "wall_s", "cpu_s", "start_value", "answer", "evaluator", "accepted"]
+CONFIGS = {"default": {"warm_start": False}, "primal": {}}
+
+
+def run_cell(args) -> list[dict]:
+    scenario, seed, config, limits = args
+    import optkit
+    from optkit.formulations.allocate import milp
+
+    inst = optkit.make_instance("allocate", scenario, seed)
+    rows = []
+    runs = [max(limits)] if config == "default" else sorted(limits)
+    for limit in runs:
+        cpu, wall = time.process_time(), time.perf_counter()
+        solution = milp.solve(inst, time_limit=limit, threads=1, **CONFIGS[config])
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        ev = optkit.evaluate(inst, solution).metrics
+        trajectory = solution.info["trajectory"]
+        first = next(((t, inc) for t, inc, _ in trajectory if inc is not None), (None, None))
+        stages = solution.info.get("primal") or {}
+        base = {"scenario": scenario, "seed": seed, "config": config, "first_s": first[0], "first_value": first[1],
+                "start_value": max((v[0] for v in stages.values()), default=None),
+                "answer": solution.info.get("answer")}
+        rows.append({**base, "limit_s": limit, "status": str(solution.status), "incumbent": solution.objective,
+                     "bound": solution.bound, "gap": solution.gap,
+                     "proof_s": solution.runtime_s if str(solution.status) == "optimal" else None,
+                     "wall_s": wall, "cpu_s": cpu, "evaluator": ev["objective"], "accepted": ev["accepted"]})
+        if config == "default":     # the shorter limits, read from the trajectory of this run
+            for short in sorted(set(limits) - {limit}):
+                rows.append({**base, **at_time(trajectory, short), "limit_s": short, "wall_s": None, "cpu_s": None,
+                             "evaluator": None, "accepted": None})
+    return rows
+
+
+def at_time(trajectory, limit: float) -> dict:
+    """Incumbent, bound and gap of a trajectory [[t, incumbent, bound], ...] at `limit` seconds."""
+    incumbent = bound = None
+    for t, inc, bnd in trajectory:
+        if t > limit:
+            break
+        incumbent = inc if inc is not None else incumbent
+        bound = bnd if bnd is not None else bound
+    gap = None if incumbent is None or bound is None or abs(incumbent) < 1e-10 else abs(bound - incumbent) / abs(
+        incumbent)
+    proven = gap is not None and gap <= 1e-4
+    return {"status": "optimal" if proven else "time_limit", "incumbent": incumbent, "bound": bound, "gap": gap,
+            "proof_s": next((t for t, inc, bnd in trajectory if inc is not None and bnd is not None
+                             and abs(bnd - inc) <= 1e-4 * max(abs(inc), 1e-10)), None) if proven else None}
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", default="small,paper-default", help="comma-separated presets")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds")
+    parser.add_argument("--configs", default="default,primal", help="comma-separated: default, primal")
+    parser.add_argument("--limits", default="30,120", help="comma-separated time limits in seconds")
+    parser.add_argument("--jobs", type=int, default=1, help="cells solved at once (default 1)")
+    parser.add_argument("--out", type=Path, default=Path("bench-out/allocate_primal"), help="output path stem")
+    args = parser.parse_args()
+    import pandas as pd
+
+    limits = [float(x) for x in args.limits.split(",")]
+    todo = [(s, int(seed), c, limits) for s in args.scenarios.split(",") for seed in args.seeds.split(",")
+            for c in args.configs.split(",")]
+    print(f"{len(todo)} cells, limits {limits}, {args.jobs} job(s)", flush=True)
+    rows = []
+    with mp.get_context("spawn").Pool(args.jobs) as pool:
+        for cell_rows in pool.imap(run_cell, todo):
+            for row in cell_rows:
+                rows.append(row)
+                print(" ".join(f"{k}={fmt(row[k])}" for k in COLUMNS), flush=True)
+    table = pd.DataFrame(rows, columns=COLUMNS).sort_values(["scenario", "limit_s", "seed", "config"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out.with_suffix(".csv"), index=False)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(fmt(None if pd.isna(v) else v) for v in r) + " |"
+              for r in table[COLUMNS].itertuples(index=False)]
+    lines += ["", "| scenario | config | limit_s | proven | median gap | max gap | empty incumbents |", "|---|---|---|---|---|---|---|"]
+    for (s, c, lim), g in table.groupby(["scenario", "config", "limit_s"]):
+        empty = int((g.accepted == 0).sum()) if g.accepted.notna().all() else "-"
+        lines.append(f"| {s} | {c} | {lim:g} | {int((g.status == 'optimal').sum())}/{len(g)} | "
+                     f"{fmt(g.gap.median())} | {fmt(g.gap.max())} | {empty} |")
+    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[-len(table.groupby(['scenario', 'config', 'limit_s'])) - 2:]))
+    print(f"wrote {args.out.with_suffix('.csv')} and {args.out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
