@@ -128,7 +128,7 @@ def mip_options(*, gap: float | None = None, threads: bool = True, log: bool = T
     if threads:
         out.append(Option("threads", "int", None, "solver threads (default: the solver's)", low=1, nullable=True))
     if log:
-        out.append(Option("log", "any", False, "stream the solver log: True (stdout) or a text stream"))
+        out.append(Option("log", "any", False, "stream the solver log: True (to stderr) or a text stream"))
     if export_model:
         out.append(Option("export_model", "str", None, "write the model to this .mps or .lp file", nullable=True))
     return tuple(out)
