@@ -422,13 +422,24 @@ def _listing(value) -> str:
     return str(value)
 
 
+def _stderr_handle():
+    """A new text handle on the process's current stderr file, or sys.stderr itself when it is no file (a test
+    runner's capture)."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, closefd=True)
+    except (AttributeError, OSError, ValueError):        # io.UnsupportedOperation is an OSError and a ValueError
+        return sys.stderr
+
+
 class ProgressPrinter:
     """Solver progress on stderr, one line per improved incumbent and at least every `every_s` seconds:
     elapsed time, incumbent, bound and relative gap."""
 
     def __init__(self, every_s: float = 5.0, stream=None):
         self.every_s = every_s
-        self.stream = stream or sys.stderr
+        # A handle on the terminal's stderr taken now: while a solver runs, Pyomo redirects file descriptors 1 and
+        # 2 into its log capture, and lines written to sys.stderr then would not be seen.
+        self.stream = stream or _stderr_handle()
         self.best = None
         self.last = -math.inf
 
