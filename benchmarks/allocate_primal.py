@@ -7,8 +7,11 @@ Cells: `small` and `paper-default` seeds 0-4 (--scenarios, --seeds), configurati
 and `primal` (the method's defaults), time limits 30 s and 120 s (--limits). The `default` row of a shorter limit
 is read from the trajectory of its longest run (HiGHS is deterministic with one thread, so the first 30 s of a
 120 s run are the 30 s run); `primal` is run at every limit because its phase scales with the limit.
-Per row: incumbent, bound and gap at the limit, time to the first incumbent, time to the proof (optimal only),
-wall and CPU seconds of the worker (build, primal phase and solve), the evaluator's objective and accepted count.
+Per row: incumbent, bound and gap at the limit, time to the first incumbent and its value, time to the proof
+(optimal only), wall and CPU seconds of the worker (build, primal phase and solve), the end of the primal phase and
+the value of its plan (the MIP start), which of plan and solver incumbent is the answer, the evaluator's objective
+and accepted count. Further configurations: `reduced` and `primal-reduced` add the exact reductions
+(z_continuous, poa_from_routes, aggregate_routes).
 Writes OUT.csv and OUT.md and prints each row as it finishes.
 """
 from __future__ import annotations
@@ -19,8 +22,10 @@ import time
 from pathlib import Path
 
 COLUMNS = ["scenario", "seed", "config", "limit_s", "status", "incumbent", "bound", "gap", "first_s", "first_value",
-           "proof_s", "wall_s", "cpu_s", "start_value", "answer", "evaluator", "accepted"]
-CONFIGS = {"default": {"warm_start": False}, "primal": {}}
+           "proof_s", "wall_s", "cpu_s", "primal_s", "start_value", "answer", "evaluator", "accepted"]
+CONFIGS = {"default": {"warm_start": False}, "primal": {},
+           "reduced": {"warm_start": False, "z_continuous": True, "poa_from_routes": True, "aggregate_routes": True},
+           "primal-reduced": {"z_continuous": True, "poa_from_routes": True, "aggregate_routes": True}}
 
 
 def run_cell(args) -> list[dict]:
@@ -30,7 +35,8 @@ def run_cell(args) -> list[dict]:
 
     inst = optkit.make_instance("allocate", scenario, seed)
     rows = []
-    runs = [max(limits)] if config == "default" else sorted(limits)
+    single = not CONFIGS[config].get("warm_start", True)      # no primal phase: one run at the longest limit
+    runs = [max(limits)] if single else sorted(limits)
     for limit in runs:
         cpu, wall = time.process_time(), time.perf_counter()
         solution = milp.solve(inst, time_limit=limit, threads=1, **CONFIGS[config])
@@ -41,12 +47,13 @@ def run_cell(args) -> list[dict]:
         stages = solution.info.get("primal") or {}
         base = {"scenario": scenario, "seed": seed, "config": config, "first_s": first[0], "first_value": first[1],
                 "start_value": max((v[0] for v in stages.values()), default=None),
+                "primal_s": max((v[1] for v in stages.values()), default=None),
                 "answer": solution.info.get("answer")}
         rows.append({**base, "limit_s": limit, "status": str(solution.status), "incumbent": solution.objective,
                      "bound": solution.bound, "gap": solution.gap,
                      "proof_s": solution.runtime_s if str(solution.status) == "optimal" else None,
                      "wall_s": wall, "cpu_s": cpu, "evaluator": ev["objective"], "accepted": ev["accepted"]})
-        if config == "default":     # the shorter limits, read from the trajectory of this run
+        if single:                  # the shorter limits, read from the trajectory of this run
             for short in sorted(set(limits) - {limit}):
                 rows.append({**base, **at_time(trajectory, short), "limit_s": short, "wall_s": None, "cpu_s": None,
                              "evaluator": None, "accepted": None})
@@ -81,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenarios", default="small,paper-default", help="comma-separated presets")
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds")
-    parser.add_argument("--configs", default="default,primal", help="comma-separated: default, primal")
+    parser.add_argument("--configs", default="default,primal", help=f"comma-separated: {', '.join(CONFIGS)}")
     parser.add_argument("--limits", default="30,120", help="comma-separated time limits in seconds")
     parser.add_argument("--jobs", type=int, default=1, help="cells solved at once (default 1)")
     parser.add_argument("--out", type=Path, default=Path("bench-out/allocate_primal"), help="output path stem")

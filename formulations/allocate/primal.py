@@ -58,13 +58,14 @@ def plan_objective(inst, data, plan: Plan) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- UAV areas
-def coverage_areas(inst, data, time_limit: float = 5.0) -> np.ndarray:
-    """UAV areas (T, N_u) that maximise the number of requests covered in every active frame (complete knowledge).
+def coverage_areas(inst, data, weights=None, time_limit: float = 5.0) -> np.ndarray:
+    """UAV areas (T, N_u) that maximise the (weighted) number of requests covered in every active frame (complete
+    knowledge); weights (R,) default 1.
 
     A small MILP over y[t, a] (a UAV in area a in frame t) and x_r: x_r <= rsu(a(r,t)) + y[t, a(r,t)] for t in Δ_r,
     Σ_a y[t, a] <= N_u, and per (t, a) the good blocks bound Σ_r Ť_r·x_r <= Σ_τ Σ_c Q^τ_{c,a} (E14: one request per
-    block). Ties prefer areas within wireless range of an RSU. UAVs are then matched to the chosen areas frame by
-    frame with the least flight energy (E5); a UAV without an area stays where it is.
+    block). Ties prefer UAVs where requests are, then areas within wireless range of an RSU. UAVs are then matched
+    to the chosen areas frame by frame with the least flight energy (E5); a UAV without an area stays.
     """
     import pyomo.environ as pyo
 
@@ -97,8 +98,11 @@ def coverage_areas(inst, data, time_limit: float = 5.0) -> np.ndarray:
             crowd.setdefault((t, inst.area(r, t)), []).append(r)
     m.blocks = pyo.Constraint(list(crowd), rule=lambda m, t, a: sum(
         int(inst.req_slots[r]) * m.x[r] for r in crowd[(t, a)]) <= int(good[a, t]))
-    m.obj = pyo.Objective(expr=sum(m.x[r] for r in usable) + 1e-3 * sum(
-        m.y[t, a] * (1.0 if near_rsu[a] else -1.0) for t in range(T) for a in range(A)), sense=pyo.maximize)
+    w = np.ones(inst.R) if weights is None else np.asarray(weights, dtype=float)
+    tie = {(t, a): (1e-3 if near_rsu[a] else 5e-4) if (t, a) in crowd and not rsu_area[a] else -1e-4
+           for t in range(T) for a in range(A)}
+    m.obj = pyo.Objective(expr=sum(float(w[r]) * m.x[r] for r in usable) + sum(
+        tie[k] * m.y[k] for k in tie), sense=pyo.maximize)
     report = solve_model(m, time_limit=time_limit, threads=1)
     chosen = np.zeros((T, A), dtype=bool)
     if report.has_solution:
@@ -240,11 +244,32 @@ def _best_route(inst, data, r, t, funcs, demand, positions, cap, bw, deployed, e
     return best
 
 
+def request_weights(inst, data) -> np.ndarray:
+    """(R,) value of accepting r alone: 1 − α·Σ_t (cheapest Ť_r good slots of its area, E14, plus the cheapest
+    route with every function on its cheapest node, E7, E13), ignoring conflicts and shared instances; >= 0."""
+    K = inst.K
+    weights = np.zeros(inst.R)
+    for r in range(inst.R):
+        cost = 0.0
+        for t in inst.active_frames(r):
+            a = inst.area(r, t)
+            price = np.where(inst.Q[:, a, t * K:(t + 1) * K] == 1, inst.e_chan[:, None], np.inf).min(axis=0)
+            cost += float(np.sort(price)[:int(inst.req_slots[r])].sum())
+            cost += min((route.energy + len(inst.funcs(r)) * float(np.min(inst.e_node[list(route.nodes)]))
+                         for route in data.routes[(r, t)]), default=np.inf)
+        weights[r] = max(0.0, 1.0 - inst.alpha * cost) if np.isfinite(cost) else 0.0
+    return weights
+
+
 def constructive_plan(inst, data, time_limit: float = 5.0) -> Plan:
-    """Best greedy plan over a few request orders on the coverage-maximising UAV areas (`coverage_areas`), or the
-    empty plan (UAVs stay, objective 0) when that is better."""
-    areas = coverage_areas(inst, data, time_limit=time_limit)
-    plan = best_greedy(inst, data, areas)
+    """Best greedy plan over a few request orders on the coverage-maximising UAV areas (`coverage_areas`, by count
+    and weighted by `request_weights`), or the empty plan (UAVs stay, objective 0) when that is better."""
+    start = time.perf_counter()
+    plan = best_greedy(inst, data, coverage_areas(inst, data, time_limit=time_limit))
+    left = time_limit - (time.perf_counter() - start)
+    if left > 0.05:
+        weighted = coverage_areas(inst, data, weights=request_weights(inst, data), time_limit=left)
+        plan = max(plan, best_greedy(inst, data, weighted), key=lambda p: p.objective)
     stay = Plan(uav_area=np.tile(np.asarray(inst.node_area[inst.n_core + inst.n_rsu:], dtype=np.int64), (inst.T, 1)),
                 placement=[set() for _ in range(inst.T)])          # nothing served, UAVs stay: objective 0
     return plan if plan.objective > 0 else stay
@@ -409,18 +434,19 @@ def frame_data(inst, data, plan: Plan, t: int, free: bool = False):
             for k in keep},
         routes=routes, hosts={k: sorted({n for route in rs for n in route.nodes}) for k, rs in routes.items()},
         movement="fixed", capacity_mode=data.capacity_mode, tighten=data.tighten,
-        solo={k: v for k, v in data.solo.items() if k in kept}, host_sets=False)
+        solo={k: v for k, v in data.solo.items() if k in kept}, host_sets=False, z_continuous=True,
+        poa_from_routes=data.tighten)
     return sub, index
 
 
 def solve_frame(inst, data, plan: Plan, t: int, *, free: bool, time_limit: float, threads: int | None = 1,
-                gap: float = 1e-6) -> Plan:
+                gap: float = 1e-4) -> Plan:
     """Re-solve frame t exactly with the plan's accepted set fixed (the frames are independent once X and S are
     fixed): placement, routes and channels, and with free=True also the UAV areas of frame t (the flight energy
     from frame t−1 and to frame t+1 in the objective, E5). Returns the better of the plan and the result."""
     import pyomo.environ as pyo
 
-    from optkit.formulations.allocate.milp import build_model
+    from optkit.formulations.allocate.milp import build_model, integral_channels
     from optkit.solver import solve_model
 
     sub, index = frame_data(inst, data, plan, t, free=free)
@@ -453,6 +479,7 @@ def solve_frame(inst, data, plan: Plan, t: int, *, free: bool, time_limit: float
     report = solve_model(m, time_limit=max(time_limit, 0.05), rel_gap=gap, threads=threads, warm_start=True)
     if not report.has_solution:
         return plan
+    integral_channels(inst, sub, m, threads=threads)
     new = read_plan(inst, sub, m)
     out = Plan(uav_area=new.uav_area, accepted=set(plan.accepted), route=dict(plan.route), hosts=dict(plan.hosts),
                channels={k: c for k, c in plan.channels.items() if k[1] // inst.K != t},
@@ -467,15 +494,16 @@ def solve_frame(inst, data, plan: Plan, t: int, *, free: bool, time_limit: float
 
 
 def polish_frames(inst, data, plan: Plan, *, deadline: float, free: bool = False, threads: int | None = 1,
-                  gap: float = 1e-6) -> Plan:
-    """`solve_frame` on every frame in turn until the deadline (time.perf_counter() seconds): with free=False the
-    least-energy service of the plan's accepted set on its UAV areas; with free=True a local search that also
-    moves the UAVs of one frame at a time."""
+                  gap: float = 1e-4) -> Plan:
+    """`solve_frame` on every frame in turn until the deadline (time.perf_counter() seconds), each frame within
+    its share of the time left: with free=False the least-energy service of the plan's accepted set on its UAV
+    areas; with free=True a local search that also moves the UAVs of one frame at a time."""
     for t in range(inst.T):
         left = deadline - time.perf_counter()
         if left <= 0.05:
             break
-        plan = solve_frame(inst, data, plan, t, free=free, time_limit=left, threads=threads, gap=gap)
+        plan = solve_frame(inst, data, plan, t, free=free, time_limit=left / (inst.T - t), threads=threads,
+                           gap=gap)
     return plan
 
 

@@ -114,7 +114,7 @@ def test_frame_polish_is_the_frame_optimum():
     inst = optkit.make_instance("allocate", "tiny", 1)
     data = milp.build_data(inst)
     plan = primal.constructive_plan(inst, data)
-    frames = primal.polish_frames(inst, data, plan, deadline=time.perf_counter() + 60)
+    frames = primal.polish_frames(inst, data, plan, deadline=time.perf_counter() + 60, gap=1e-9)
     m = milp.build_model(inst, data)
     primal.fix_areas(inst, m, plan.uav_area)
     for r in range(inst.R):
