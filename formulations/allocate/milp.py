@@ -493,8 +493,8 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
     from optkit.solver import export_model as write_model
     from optkit.solver import solve_model
 
-    if solver != "highs":
-        warm_start = False            # MIP starts and progress go through HiGHS only (optkit.solver)
+    if solver != "highs" or capacity_mode != "assign":
+        warm_start = False      # MIP starts go through HiGHS only (optkit.solver); the plans use capacities per D1
     start = time.perf_counter()
     data = build_data(inst, route_set=route_set, movement=movement, capacity_mode=capacity_mode, tighten=tighten,
                       host_sets=host_sets, z_continuous=z_continuous, poa_from_routes=poa_from_routes,
@@ -510,12 +510,15 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
         if progress is not None:
             progress(elapsed, incumbent, bound, rel_gap)
 
-    plan, stages = None, {}
+    plan, stages, broken = None, {}, []
     if warm_start:
         budget = primal_share * (time_limit if time_limit is not None else 120.0)
         plan, stages = primal.primal_phase(inst, data, model, deadline=start + budget, threads=threads or 1,
                                            gap=gap, clock=start, progress=report_progress)
         primal.plan_values(inst, data, model, plan)
+        broken = primal.violated_rows(model)
+        if broken:                  # never start from, or answer with, a point the model does not admit
+            plan = None
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.1)
     offset = time.perf_counter() - start
     report = solve_model(model, solver=solver, time_limit=left, rel_gap=gap, threads=threads, tee=log,
@@ -528,6 +531,8 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
             "z_continuous": z_continuous, "poa_from_routes": poa_from_routes, "aggregate_routes": aggregate_routes,
             "routes": sum(len(v) for v in data.routes.values()), **model_size(model), "primal": stages,
             "trajectory": trajectory}
+    if broken:
+        info["primal_rejected"] = broken[:10]
     if report.has_solution and z_continuous:
         integral_channels(inst, data, model, threads=threads)
     status, objective, bound = report.status, report.objective, report.bound
@@ -536,12 +541,10 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
         primal.plan_values(inst, data, model, plan)     # the primal plan beats the solver's incumbent
         objective = plan.objective
         info["answer"] = "primal plan"
-        if status in (Status.ERROR, Status.INFEASIBLE) or not report.has_solution and status == Status.OPTIMAL:
-            status = Status.TIME_LIMIT if report.termination != "exception" else Status.ERROR
         if bound is not None and bound - objective <= max(gap * abs(objective), tol):
             status = Status.OPTIMAL                       # proven within the requested gap by the solver's bound
-        elif status == Status.OPTIMAL:
-            status = Status.TIME_LIMIT
+        elif status != Status.TIME_LIMIT:
+            status = Status.FEASIBLE                      # a feasible point without a proof (solver failed)
         has_solution = True
     else:
         has_solution = report.has_solution

@@ -62,10 +62,11 @@ def coverage_areas(inst, data, weights=None, time_limit: float = 5.0) -> np.ndar
     """UAV areas (T, N_u) that maximise the (weighted) number of requests covered in every active frame (complete
     knowledge); weights (R,) default 1.
 
-    A small MILP over y[t, a] (a UAV in area a in frame t) and x_r: x_r <= rsu(a(r,t)) + y[t, a(r,t)] for t in Δ_r,
-    Σ_a y[t, a] <= N_u, and per (t, a) the good blocks bound Σ_r Ť_r·x_r <= Σ_τ Σ_c Q^τ_{c,a} (E14: one request per
-    block). Ties prefer UAVs where requests are, then areas within wireless range of an RSU. UAVs are then matched
-    to the chosen areas frame by frame with the least flight energy (E5); a UAV without an area stays.
+    A small MILP over y[t, a] (a UAV in area a in frame t) and x_r: x_r <= rsu(a(r,t)) + y[t, a(r,t)] for
+    t in Δ_r, Σ_a y[t, a] <= N_u, and per (t, a) the good blocks bound Σ_r Ť_r·x_r <= Σ_τ Σ_c Q^τ_{c,a}
+    (E14: one request per block). Ties prefer UAVs where requests are, then areas within wireless range of an
+    RSU. UAVs are then matched to the chosen areas frame by frame with the least flight energy (E5); a UAV without
+    an area stays.
     """
     import pyomo.environ as pyo
 
@@ -76,10 +77,9 @@ def coverage_areas(inst, data, weights=None, time_limit: float = 5.0) -> np.ndar
         return np.zeros((T, 0), dtype=np.int64)
     rsu_area = np.zeros(A, dtype=bool)
     rsu_area[np.asarray(inst.node_area[inst.n_core:inst.n_core + inst.n_rsu], dtype=np.int64)] = True
-    near_rsu = (inst.cheb[:, rsu_area] <= inst.wireless_range_cells).any(axis=1) if rsu_area.any() else np.zeros(A, bool)
+    near_rsu = (inst.cheb[:, rsu_area] <= inst.wireless_range_cells).any(axis=1)     # (A,) bool
     good = inst.Q.reshape(inst.C, A, T, K).sum(axis=(0, 3))          # (A, T) good blocks per area and frame
-    usable = [r for r in range(inst.R) if len(inst.active_frames(r)) and data.solo.get(
-        (r, inst.active_frames(r)[0]), ()) is not None]
+    usable = [r for r in range(inst.R) if len(inst.active_frames(r))]
     m = pyo.ConcreteModel()
     m.y = pyo.Var(range(T), range(A), within=pyo.Binary)
     m.x = pyo.Var(usable, within=pyo.Binary)
@@ -153,7 +153,6 @@ def greedy_plan(inst, data, uav_area, order=None) -> Plan:
         funcs = inst.funcs(r)
         demand = np.asarray(inst.req_demand[r], dtype=float)
         need = int(inst.req_slots[r])
-        take_cap, take_bw, take_blocks, new_inst = [], [], [], []
         choice = {}
         cost = 0.0
         for t in frames:
@@ -322,6 +321,19 @@ def plan_values(inst, data, m, plan: Plan) -> None:
     if hasattr(m, "w"):            # §5.3 literal capacity: w = Xf AND Y
         for (r, t, f, n), var in m.w.items():
             var.set_value(float(round(m.Xf[r, t, f].value) and round(m.Y[t, f, n].value)))
+
+
+def violated_rows(m, tol: float = 1e-6) -> list:
+    """Names of the model's active rows that its current variable values violate by more than tol."""
+    import pyomo.environ as pyo
+
+    bad = []
+    for row in m.component_data_objects(pyo.Constraint, active=True):
+        value = pyo.value(row.body)
+        if (row.lower is not None and value < pyo.value(row.lower) - tol
+                or row.upper is not None and value > pyo.value(row.upper) + tol):
+            bad.append(row.name)
+    return bad
 
 
 def _set(var, value: float) -> None:

@@ -24,22 +24,11 @@ def micro(seed, **extra):
     return optkit.make_instance("allocate", "tiny", seed, overrides={**MICRO, **extra})
 
 
-def violated_rows(m) -> list:
-    """Names of the active rows the model's current values violate (1e-6)."""
-    bad = []
-    for row in m.component_data_objects(pyo.Constraint, active=True):
-        value = pyo.value(row.body)
-        if (row.lower is not None and value < pyo.value(row.lower) - 1e-6
-                or row.upper is not None and value > pyo.value(row.upper) + 1e-6):
-            bad.append(row.name)
-    return bad
-
-
 def check_plan(inst, data, plan):
     """A plan is a feasible point of the MILP with its objective, and its record scores that objective."""
     m = milp.build_model(inst, data)
     primal.plan_values(inst, data, m, plan)
-    assert violated_rows(m) == []
+    assert primal.violated_rows(m) == []
     assert pyo.value(m.obj) == pytest.approx(plan.objective, abs=1e-9)
     decisions, cleaned = milp.extract_decisions(inst, data, m)
     ev = evaluate_decisions(inst, decisions)
@@ -167,3 +156,39 @@ def test_optimum_unchanged_with_the_primal_phase(seed):
     assert plain.status == started.status == Status.OPTIMAL
     assert started.objective == pytest.approx(plain.objective, abs=1e-6)
     assert started.info["answer"] in ("solver incumbent", "primal plan")
+
+
+@pytest.mark.parametrize("case", ["open", "proven", "failed"])
+def test_status_when_the_answer_is_the_primal_plan(monkeypatch, case):
+    """When the main solve returns no incumbent, the answer is the primal plan with the solver's bound: optimal only
+    if that bound is within the gap of the plan, time_limit with bound and gap otherwise, feasible (no bound) when
+    the solver failed."""
+    import optkit.solver as solver_module
+    from optkit.solver import SolveReport
+
+    real = solver_module.solve_model
+    seen = {}
+
+    def main_solve_without_incumbent(model, **kwargs):
+        if kwargs.get("progress") is None:           # the primal phase's solves run for real
+            return real(model, **kwargs)
+        value = pyo.value(model.obj)                  # the MIP start's objective
+        seen["start"] = value
+        status, bound = {"open": (Status.TIME_LIMIT, value + 1.0), "proven": (Status.TIME_LIMIT, value),
+                         "failed": (Status.ERROR, None)}[case]
+        return SolveReport(status=status, termination="maxTimeLimit" if bound is not None else "error",
+                           objective=None, bound=bound, gap=None, solve_s=0.0, solver="highs", has_solution=False)
+
+    monkeypatch.setattr(solver_module, "solve_model", main_solve_without_incumbent)
+    inst = optkit.make_instance("allocate", "tiny", 1)
+    solution = milp.solve(inst, time_limit=5, threads=1)
+    assert solution.info["answer"] == "primal plan"
+    assert solution.objective == pytest.approx(seen["start"]) and solution.objective > 0
+    expected = {"open": Status.TIME_LIMIT, "proven": Status.OPTIMAL, "failed": Status.FEASIBLE}[case]
+    assert solution.status == expected
+    if case == "open":
+        assert solution.gap == pytest.approx(1.0 / solution.objective)
+    if case == "failed":
+        assert solution.bound is None and solution.gap is None
+    ev = evaluate_decisions(inst, solution.decisions)
+    assert ev.metrics["objective"] == pytest.approx(solution.objective, abs=1e-9)
