@@ -1,4 +1,5 @@
-"""Method `allocate-benders`: logic-based Benders decomposition of the exact MILP (docs/families/allocate.md §7.8).
+"""Logic-based Benders decomposition of the exact MILP (docs/families/allocate.md §7.8): an exact cross-check of
+`allocate` with its own bound, not a registered method (benchmarks/results/allocate_benders.md says why).
 
 Master (MILP): the acceptance X_r, the UAV areas S^t_{n,a} and the flight energy exactly (the §5.2 movement rows),
 coverage (an accepted request-frame needs an RSU or a UAV in its area), and per frame t a variable θ_t (eu) for
@@ -569,7 +570,7 @@ def record(inst, data: milp.ModelData, inc: Incumbent):
 def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
           threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
           max_iterations: int | None = None, log=False):
-    """Method `allocate-benders`: the exact optimum of §5.2 by logic-based Benders decomposition.
+    """The exact optimum of §5.2 by logic-based Benders decomposition (Solution.method "allocate-benders").
 
     seed is unused (deterministic); time_limit in s (wall clock, whole method); gap: relative gap at which the
     master bound and the best verified incumbent count as equal (status optimal); max_iterations: master solves
