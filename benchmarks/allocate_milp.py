@@ -3,8 +3,7 @@ LP bound, and the search over time (time to the first incumbent, incumbent and b
 the proof).
 
     python benchmarks/allocate_milp.py --time-limit 600 --jobs 2 --out bench-out/allocate_milp
-    python benchmarks/allocate_milp.py --method allocate-benders --only small --time-limit 120 --out bench-out/benders
-    python benchmarks/allocate_milp.py -O primal=false --only small --time-limit 120 --out bench-out/plain
+    python benchmarks/allocate_milp.py -O warm_start=false --only small --time-limit 120 --out bench-out/plain
 
 Cells: `small` and `paper-default` seeds 0-4, `paper-literal-energy` seed 0, every sweep point at seed 0.
 Writes OUT.csv and OUT.md (a markdown table) and prints each row as it finishes. One HiGHS thread per cell;
