@@ -137,8 +137,11 @@ def test_method_answers_honestly_under_a_short_limit():
     assert solution.status == Status.TIME_LIMIT
     start = max(v[0] for v in solution.info["primal"].values())
     assert solution.objective >= start - 1e-9 > 0
-    assert solution.bound >= solution.objective
-    assert solution.gap == pytest.approx((solution.bound - solution.objective) / abs(solution.objective))
+    if solution.bound is None:               # a slow machine may stop before the solver's first bound
+        assert solution.gap is None
+    else:
+        assert solution.bound >= solution.objective
+        assert solution.gap == pytest.approx((solution.bound - solution.objective) / abs(solution.objective))
     ev = evaluate_decisions(inst, solution.decisions)
     assert ev.metrics["accepted"] > 0 and all(ev.metrics[k] == 0 for k in VIOLATIONS)
     assert ev.metrics["objective"] >= solution.objective - 1e-6
