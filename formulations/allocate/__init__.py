@@ -51,11 +51,11 @@ METHODS = (
             Option("tighten", "bool", True, "add the exact tightening rows"),
             Option("host_sets", "bool", False, "add the exact host-set valid inequalities (tighter LP bound)"),
             Option("lp_bound", "bool", False, "also solve the LP relaxation and record its bound"),
-            Option("z_continuous", "bool", False, "exact reduction: channel variables Z continuous (integral Z "
+            Option("z_continuous", "bool", True, "exact reduction: channel variables Z continuous (integral Z "
                    "re-solved before the record is read)"),
-            Option("poa_from_routes", "bool", False, "exact reduction: no PoA variables B, the PoA is the route's "
+            Option("poa_from_routes", "bool", True, "exact reduction: no PoA variables B, the PoA is the route's "
                    "head"),
-            Option("aggregate_routes", "bool", False, "exact reduction: merge routes with one physical path"),
+            Option("aggregate_routes", "bool", True, "exact reduction: merge routes with one physical path"),
             Option("warm_start", "bool", True, "primal phase (constructive plan, fix-S polish, one-frame local "
                    "search) and its best plan as MIP start"),
             Option("primal_share", "float", 0.3, "share of the time limit (of 120 s without one) for the primal "

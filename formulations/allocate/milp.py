@@ -249,6 +249,7 @@ def build_model(inst, data: ModelData):
     m.good_slots = _constraint([k for k in TRF if (k[0], k[1]) not in data.solo], rule=lambda m, r, t, f: int(
         inst.req_slots[r]) * m.Xf[r, t, f] <= sum(
         m.Z[r, tau, c] for tau in range(t * K, (t + 1) * K) for c in z_by_rtau.get((r, tau), [])))
+
     def poa_sum(m, r, t):   # Σ_n B^t_{r,n}; with poa_from_routes the routes (whose heads are the PoAs)
         if data.poa_from_routes:
             return sum(m.Rt[r, t, p] for p in range(len(data.routes[(r, t)])))
@@ -469,7 +470,7 @@ def lp_relaxation_bound(model, solver: str = "highs", time_limit: float | None =
 def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
           threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
           capacity_mode: str = "assign", tighten: bool = True, host_sets: bool = False,
-          z_continuous: bool = False, poa_from_routes: bool = False, aggregate_routes: bool = False,
+          z_continuous: bool = True, poa_from_routes: bool = True, aggregate_routes: bool = True,
           warm_start: bool = True, primal_share: float = 0.3, progress=None,
           export_model: str | None = None, lp_bound: bool = False, log=False):
     """Method `allocate`: build the exact MILP with complete knowledge, solve it, return the oracle record.
@@ -478,9 +479,9 @@ def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float =
     gap is HiGHS's relative MIP gap; log streams the solver's progress log (True: stdout, or a text stream);
     tighten adds the exact tightening rows (add_tightening); host_sets adds the exact host-set valid inequalities
     (add_host_sets: a tighter LP bound, off by default because it did not shorten the time to a proof in the
-    measurements of benchmarks/results). The exact reductions of §7.1: z_continuous (Z in [0, 1], integral Z
-    re-solved before the record is read, integral_channels), poa_from_routes (no B: the PoA is the route's head),
-    aggregate_routes (routes with one physical path merged where exact, aggregate).
+    measurements of benchmarks/results). The exact reductions of §7.1, on by default: z_continuous (Z in [0, 1],
+    integral Z re-solved before the record is read, integral_channels), poa_from_routes (no B: the PoA is the
+    route's head), aggregate_routes (routes with one physical path merged where exact, aggregate).
     warm_start: run the primal phase (primal.py: constructive plan, per-frame exact polish, fix-S polish, local
     search over the UAV areas of one frame) within primal_share of the time limit (of 120 s without a limit) and
     give its best plan to the solver as MIP start; the final answer is the better of that plan and the solver's
