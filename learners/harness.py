@@ -24,9 +24,12 @@ except ModuleNotFoundError:  # Python 3.10
 from optkit import registry
 from optkit.errors import InputError
 from optkit.learners import checkpoint as ckpt
+from optkit.learners.monitors import (Monitor, constant_action, failures, flat_return,  # noqa: F401 (re-exported)
+                                      monotone_multiplier, run_monitors, stop_only, validation_drop)
 
 CONFIG_FILE = "_learners.toml"
-LEARNER_CORE = ("replay.py", "qnet.py", "d3ql.py", "schedules.py", "checkpoint.py", "training.py", "harness.py")
+LEARNER_CORE = ("replay.py", "qnet.py", "d3ql.py", "schedules.py", "checkpoint.py", "training.py", "harness.py",
+                "monitors.py")
 
 
 def _read_toml(family: str) -> dict:
@@ -209,3 +212,85 @@ def copy_checkpoint(path: str, out: str) -> str:
     shutil.copyfile(src_pt, dst_pt)
     shutil.copyfile(src_json, dst_json)
     return str(dst_pt)
+
+
+# ----------------------------------------------------------------------------------- model selection (validation)
+
+VALIDATION_POINTS = 20           # greedy validation every ceil(E/20) episodes and after the last (allocate D31)
+VALIDATION_SEED_OFFSET = 5000    # validation seeds 5000 + j: disjoint from evaluation (< 5000) and training (10000 + e)
+
+
+def validation_interval(n_episodes: int, points: int = VALIDATION_POINTS) -> int:
+    """Episodes between two greedy validations: ceil(n_episodes / points), at least 1."""
+    return max(1, -(-int(n_episodes) // int(points)))
+
+
+def validation_due(e: int, n_episodes: int, points: int = VALIDATION_POINTS) -> bool:
+    """True after training episode e (0-based) when a greedy validation is due: every validation_interval episodes
+    and after the last episode."""
+    done = int(e) + 1
+    return done % validation_interval(n_episodes, points) == 0 or done == int(n_episodes)
+
+
+def validation_seeds(n: int = 10, offset: int = VALIDATION_SEED_OFFSET) -> list[int]:
+    """The validation instance seeds offset + j, j < n."""
+    return [int(offset) + j for j in range(int(n))]
+
+
+class ValidationSet:
+    """Validation instances of one preset point (seeds 5000 + j), generated once and reused at every validation.
+
+    ValidationSet(family, scenario, point=None, n=10, offset=5000); .instances (list); .seeds (list of int)."""
+
+    def __init__(self, family: str, scenario: str, point: str | None = None, n: int = 10,
+                 offset: int = VALIDATION_SEED_OFFSET):
+        from optkit.api import scenario_params
+
+        fam = registry.get_family(family).id
+        params, label = scenario_params(fam, scenario, point)
+        preset = scenario if not label else f"{scenario}:{label}"
+        api = registry.family_api(fam)
+        self.seeds = validation_seeds(n, offset)
+        self.instances = [api.generate(params, s, preset) for s in self.seeds]
+
+    @classmethod
+    def of(cls, training_set: "TrainingSet", n: int = 10, offset: int = VALIDATION_SEED_OFFSET) -> "ValidationSet":
+        scenario, point = split_preset(training_set.preset)
+        return cls(training_set.family, scenario, point, n, offset)
+
+
+def greedy_validation(evaluate: Callable, instances) -> dict:
+    """Mean over `instances` of evaluate(inst) -> dict of floats (one greedy episode of the current model, ε = 0,
+    no learning). Returns {"val_<key>": mean} for every key evaluate returns."""
+    rows = [evaluate(inst) for inst in instances]
+    keys = rows[0].keys() if rows else ()
+    return {f"val_{k}": float(sum(float(r[k]) for r in rows) / len(rows)) for k in keys}
+
+
+class CheckpointSelector:
+    """Keeps the model with the best greedy validation score (allocate D31; ARCHITECTURE "Model selection").
+
+    offer(episode, score, states) -> bool: `score` is a tuple compared lexicographically, higher is better (e.g.
+    (mean objective, mean accepted)); ties keep the later offer. `states` is a zero-argument callable returning
+    the model's state dicts (called, and deep-copied, only when the offer is kept). After training: .best_states,
+    .best_episode, .best_score, .history (list of (episode, score))."""
+
+    def __init__(self):
+        self.best_states = None
+        self.best_episode: int | None = None
+        self.best_score: tuple | None = None
+        self.history: list[tuple[int, tuple]] = []
+
+    def offer(self, episode: int, score, states: Callable[[], dict]) -> bool:
+        score = tuple(float(v) for v in (score if isinstance(score, (tuple, list)) else (score,)))
+        self.history.append((int(episode), score))
+        if self.best_score is None or score >= self.best_score:
+            self.best_states = copy.deepcopy(states())
+            self.best_episode, self.best_score = int(episode), score
+            return True
+        return False
+
+    def meta(self) -> dict:
+        """JSON-ready summary: selected episode, its score, and the validation curve [(episode, score), ...]."""
+        return {"selected_episode": self.best_episode, "selected_score": list(self.best_score or ()),
+                "validation_curve": [[e, list(s)] for e, s in self.history]}

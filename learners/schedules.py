@@ -1,6 +1,11 @@
-"""Exploration: linear ε decay with a floor and Algorithm 2 (ε-greedy over valid actions, per branch).
+"""Exploration: ε schedules and Algorithm 2 (ε-greedy over valid actions, per branch).
 
-allocate spec §7.2.1: ε = 1.0 initially, ε ← max(ε - ε', ε̃) after every decision (ε' = 0.00005, ε̃ = 0.0001).
+* `episode_epsilon` / `EpisodeEpsilon` (allocate D29, the toolkit default): ε_e = max(ε̃, 1 - (1 - ε̃)·e/(reach·E))
+  per training episode e of a budget of E episodes: the floor ε̃ is reached at `reach` (0.8) of any budget.
+* `LinearEpsilon` (the source paper's per-decision schedule, `eps_schedule = "paper"`): ε = 1.0 initially,
+  ε ← max(ε - ε', ε̃) after every decision (ε' = 0.00005, ε̃ = 0.0001).
+* `floor_fraction(schedule, E, decisions_per_episode)`: the fraction of a budget after which ε sits at its floor
+  (the learning check "floor no earlier than 75 % of every budget").
 """
 from __future__ import annotations
 
@@ -26,6 +31,59 @@ class LinearEpsilon:
         """Count one decision; returns the new ε."""
         self.steps += 1
         return self.value
+
+
+def episode_epsilon(e: int, n_episodes: int, *, start: float = 1.0, floor: float = 0.02,
+                    reach: float = 0.8) -> float:
+    """ε of training episode e (0-based) in a budget of n_episodes: linear from `start` at e = 0 to `floor` at
+    e = reach·n_episodes, then `floor` (allocate D29)."""
+    horizon = max(float(reach) * int(n_episodes), 1e-12)
+    return max(float(floor), float(start) - (float(start) - float(floor)) * int(e) / horizon)
+
+
+@dataclass
+class EpisodeEpsilon:
+    """Per-episode schedule of D29 with the interface of LinearEpsilon: `value` is ε of the current episode;
+    `set_episode(e)` moves to episode e; `step()` (one decision) changes nothing."""
+
+    n_episodes: int
+    start: float = 1.0
+    floor: float = 0.02
+    reach: float = 0.8
+    episode: int = 0
+
+    @property
+    def value(self) -> float:
+        return episode_epsilon(self.episode, self.n_episodes, start=self.start, floor=self.floor, reach=self.reach)
+
+    def set_episode(self, e: int) -> None:
+        self.episode = int(e)
+
+    def step(self) -> float:
+        return self.value
+
+    @property
+    def steps(self) -> int:          # checkpoint compatibility with LinearEpsilon: the episode index
+        return self.episode
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        self.episode = int(value)
+
+
+def floor_fraction(schedule, n_episodes: int, decisions_per_episode: float = 1.0) -> float:
+    """Fraction of a budget of n_episodes after which ε stays at its floor. schedule: an EpisodeEpsilon, or a
+    LinearEpsilon whose decisions per episode are given (a measured or nominal count)."""
+    if isinstance(schedule, EpisodeEpsilon):
+        for e in range(int(n_episodes)):
+            if episode_epsilon(e, n_episodes, start=schedule.start, floor=schedule.floor,
+                               reach=schedule.reach) <= schedule.floor:
+                return e / int(n_episodes)
+        return 1.0
+    if schedule.decrement <= 0:
+        return 1.0
+    decisions = max(0.0, (schedule.start - schedule.floor) / schedule.decrement)
+    return min(1.0, decisions / max(float(decisions_per_episode), 1e-12) / int(n_episodes))
 
 
 def epsilon_greedy(q: np.ndarray, mask, epsilon: float, rng: np.random.Generator):
