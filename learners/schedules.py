@@ -77,7 +77,7 @@ def floor_fraction(schedule, n_episodes: int, decisions_per_episode: float = 1.0
     if isinstance(schedule, EpisodeEpsilon):
         for e in range(int(n_episodes)):
             if episode_epsilon(e, n_episodes, start=schedule.start, floor=schedule.floor,
-                               reach=schedule.reach) <= schedule.floor:
+                               reach=schedule.reach) <= schedule.floor + 1e-12:
                 return e / int(n_episodes)
         return 1.0
     if schedule.decrement <= 0:
