@@ -12,11 +12,14 @@ from optkit.seeds import stream
 # Spawn keys of §3.2.
 KEY_TOPOLOGY, KEY_NODES, KEY_LINKS, KEY_SERVICES, KEY_REQUESTS = 0, 1, 2, 3, 4
 KEY_MOBILITY, KEY_THETA, KEY_CHANNEL, KEY_WEATHER, KEY_UAV = 5, 6, 7, 8, 9
+KEY_ISSUANCE = 10          # D27: (10,) hot spots and heavy UEs, (10, 1, r) request pairs, (10, 2, i) history events
+ISSUANCE_MODES = ("iid", "propensity")
 
 PARAM_KEYS = {
     "grid", "cell_side_m", "T", "K", "frame_s", "H", "n_core", "n_rsu", "n_uav", "wireless_range_cells", "C",
     "n_services", "n_functions", "n_ues", "R", "alpha", "uav_energy_scale", "uav_weight_as_force", "eval_seeds",
-    "train_seed_offset", "ranges", "physics",
+    "train_seed_offset", "ranges", "physics", "issuance", "issue_heavy_share", "issue_heavy_weight",
+    "issue_hotspots", "issue_hotspot_weight",
 }
 
 
@@ -72,6 +75,52 @@ def channel_slot_quality(sigma, theta, los_uniform, rayleigh_unit, chi, x_unifor
                         subcarrier_hz=ph["subcarrier_hz"])                                               # E9
     return physics.realized_quality(los_uniform, np.asarray(theta, dtype=float)[:, None], gamma,
                                     ph["snr_threshold"])                                                 # E10
+
+
+def _draw_pair(weights: np.ndarray, uniform: float) -> int:
+    """Index of the pair picked by one uniform inverted on the cumulative weights (lexicographic pair order)."""
+    cum = np.cumsum(weights)
+    return int(min(np.searchsorted(cum, uniform * cum[-1], side="right"), len(cum) - 1))
+
+
+def propensity_issuance(params: dict, seed: int, ue_area: np.ndarray, service_dur_of_req: np.ndarray, *, A: int,
+                        T: int, H: int, R: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decision D27: (req_ue (R,), req_entry (R,), hist_events (R_hist, 2)) drawn with issuance weights
+    λ_{u,h} = w_u · (hot-spot factor if a(u,h) is a hot spot else 1), w_u = issue_heavy_weight for heavy UEs else 1.
+    ue_area (U, H+T) with frame h at column h + H; service_dur_of_req (R,) 𝒯_{s_r}."""
+    U = ue_area.shape[0]
+    n_hot = _int_param(params, "issue_hotspots", 0)
+    if n_hot > A:
+        raise InputError(f"issue_hotspots: must be <= number of areas {A}, got {n_hot}")
+    share = _float_param(params, "issue_heavy_share")
+    if not 0 <= share <= 1:
+        raise InputError(f"issue_heavy_share: must be a probability in [0, 1], got {share}")
+    heavy_w, hot_w = _float_param(params, "issue_heavy_weight"), _float_param(params, "issue_hotspot_weight")
+    if heavy_w <= 0 or hot_w <= 0:
+        raise InputError("issue_heavy_weight, issue_hotspot_weight: must be > 0")
+    rng = stream(seed, KEY_ISSUANCE)
+    hot = np.zeros(A, dtype=bool)
+    hot[rng.choice(A, n_hot, replace=False)] = True
+    weight_u = np.where(rng.uniform(size=U) < share, heavy_w, 1.0)
+    lam = weight_u[:, None] * np.where(hot[ue_area], hot_w, 1.0)          # (U, H+T): λ_{u,h}
+    used = np.zeros(U, dtype=bool)
+    req_ue, req_entry = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
+    for r in range(R):
+        last = T - int(service_dur_of_req[r])                              # T' in 0..T - 𝒯_{s_r}
+        w = np.where(used[:, None], 0.0, lam[:, H:H + last + 1])           # (U, last+1), lexicographic (u, T')
+        k = _draw_pair(w.ravel(), stream(seed, KEY_ISSUANCE, 1, r).uniform())
+        req_ue[r], req_entry[r] = divmod(k, last + 1)
+        used[req_ue[r]] = True
+    n_hist = int(round(R * H / T)) if H > 0 else 0
+    n_hist = min(n_hist, U)
+    events = np.empty((n_hist, 2), dtype=np.int64)
+    used_hist = np.zeros(U, dtype=bool)
+    for i in range(n_hist):
+        w = np.where(used_hist[:, None], 0.0, lam[:, :H])                  # (U, H): h = -H..-1
+        u, col = divmod(_draw_pair(w.ravel(), stream(seed, KEY_ISSUANCE, 2, i).uniform()), H)
+        events[i] = (u, col - H)
+        used_hist[u] = True
+    return req_ue, req_entry, events
 
 
 def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstance:
@@ -170,6 +219,15 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
         )
     ue_area = physics.area_of_xy(ue_xy.reshape(-1, 2), rows, cols, cell).reshape(U, H + T)
 
+    # (10,) issuance (D27): under "propensity" (u_r, T'_r) replace the draws of streams (4,) and (4, r)
+    issuance = params["issuance"]
+    if issuance not in ISSUANCE_MODES:
+        raise InputError(f"issuance: must be one of {', '.join(ISSUANCE_MODES)}, got {issuance!r}")
+    hist_events = np.zeros((0, 2), dtype=np.int64)
+    if issuance == "propensity":
+        req_ue, req_entry, hist_events = propensity_issuance(params, seed, ue_area, service_dur[req_service], A=A,
+                                                             T=T, H=H, R=R)
+
     # (8,) weather (E12), needed by the channel draws
     weather = physics.weather_chain(stream(seed, KEY_WEATHER), T, n_states=3, stay_prob=ph["weather_stay"])
 
@@ -220,5 +278,6 @@ def generate(params: dict, seed: int, preset: str = "custom") -> AllocateInstanc
         subcarrier_hz=_float_param(ph, "subcarrier_hz"), snr_threshold=_float_param(ph, "snr_threshold"),
         weather_atten_db=np.asarray(ph["weather_atten_db"], dtype=float),
         weather_shadow_db=np.asarray(ph["weather_shadow_db"], dtype=float),
+        issuance=issuance, hist_events=hist_events,
     )
     return instance.validate()

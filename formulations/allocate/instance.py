@@ -11,6 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from optkit.errors import ValidationError
+from optkit.fields import validate_fields
 from optkit.instance import Instance, check_finite, check_int, check_shape
 
 CORE, RSU, UAV = "core", "rsu", "uav"
@@ -85,6 +86,9 @@ class AllocateInstance(Instance):
     snr_threshold: float
     weather_atten_db: np.ndarray       # (3,) ζ(Ω), dB
     weather_shadow_db: np.ndarray      # (3,) η(Ω), dB
+    issuance: str = "iid"              # "iid" or "propensity" (D27): how (u_r, T'_r) were drawn
+    hist_events: np.ndarray = dataclasses.field(            # (E, 2) int64 history issuance events (u, h), h < 0
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int64))                                          # (D27)
 
     # --- sizes and index helpers -------------------------------------------------------------
     @property
@@ -167,35 +171,10 @@ class AllocateInstance(Instance):
 
     # --- validation ----------------------------------------------------------------------------
     def validate(self) -> "AllocateInstance":
-        check_int("seed", self.seed, min_value=0)
-        for name in ("req_ue", "link_ends"):
-            if not isinstance(getattr(self, name), np.ndarray):
-                raise ValidationError(name, "must be an array")
-        for name in ("cell_side_m", "frame_s", "alpha", "uav_energy_scale", "induced_coeff", "drag_coeff",
-                     "air_density", "rotor_disk_area", "frontal_area", "gravity", "uav_altitude_m", "carrier_hz",
-                     "ref_distance_m", "pathloss_exp", "tx_power_dbm", "noise_psd_dbm_hz", "subcarrier_hz",
-                     "snr_threshold"):
-            if np.ndim(getattr(self, name)) != 0:
-                raise ValidationError(name, "must be a single number")
-        if not isinstance(self.preset, str):
-            raise ValidationError("preset", "must be a string")
-        if not isinstance(self.uav_weight_as_force, (bool, np.bool_)):
-            raise ValidationError("uav_weight_as_force", "must be true or false")
-        _check_nested("service_funcs", self.service_funcs, integer=True)
-        _check_nested("req_demand", self.req_demand, integer=False)
-        for name in ("grid_rows", "grid_cols", "T", "K", "C", "n_services", "n_functions", "n_ues"):
-            check_int(name, getattr(self, name), min_value=1)
-        for name in ("H", "n_core", "n_rsu", "n_uav", "wireless_range_cells"):
-            check_int(name, getattr(self, name), min_value=0)
-        if self.n_core < 1:
-            raise ValidationError("n_core", "must be >= 1 (the network needs a core node)")
-        for name in ("cell_side_m", "frame_s", "uav_altitude_m", "carrier_hz", "ref_distance_m", "pathloss_exp",
-                     "subcarrier_hz", "snr_threshold", "air_density", "rotor_disk_area", "frontal_area", "gravity"):
-            check_finite(name, getattr(self, name), positive=True)
-        for name in ("alpha", "uav_energy_scale", "induced_coeff", "drag_coeff"):
-            check_finite(name, getattr(self, name), min_value=0.0)
-        for name in ("tx_power_dbm", "noise_psd_dbm_hz"):
-            check_finite(name, getattr(self, name))
+        from optkit.formulations.allocate import schema
+
+        validate_fields(self, schema.FIELDS, schema.sizes)         # types, shapes, dtype tags, plausible ranges
+        schema.check_size(self)
         N, A, R, L, C, U, S = self.N, self.A, self.R, self.L, self.C, self.n_ues, self.n_services
         if self.n_rsu > A:
             raise ValidationError("n_rsu", f"must be <= number of areas {A} (RSUs occupy distinct areas)")
@@ -225,6 +204,14 @@ class AllocateInstance(Instance):
         _in_range("req_ue", self.req_ue, U)
         _in_range("req_service", self.req_service, S)
         _in_range("weather", self.weather, 3)
+        from optkit.formulations.allocate.network import canonical_links
+
+        ends, flags = canonical_links(self.node_area, self.n_core, self.n_rsu, self.n_uav, self.grid_rows,
+                                      self.grid_cols)
+        if ends.shape != self.link_ends.shape or np.any(ends != self.link_ends):
+            raise ValidationError("link_ends", "must be the canonical link set of §3.3 for these nodes and areas")
+        if np.any(flags != self.link_wireless):
+            raise ValidationError("link_wireless", "must be true exactly on the links with a UAV end (§3.3)")
         if np.any((self.Q != 0) & (self.Q != 1)):
             raise ValidationError("Q", "entries must be 0 or 1")
         if len(np.unique(self.req_ue)) != R:
@@ -248,6 +235,14 @@ class AllocateInstance(Instance):
                 raise ValidationError(f"req_entry[{r}]", "active frames must lie inside 0..T-1")
             if not 1 <= self.req_slots[r] <= self.K:
                 raise ValidationError(f"req_slots[{r}]", f"must lie in 1..K = {self.K}")
+        if self.issuance not in ("iid", "propensity"):
+            raise ValidationError("issuance", f"must be 'iid' or 'propensity', got {self.issuance!r}")
+        events = np.asarray(self.hist_events)
+        if events.ndim != 2 or events.shape[1] != 2 or (events.size and not np.issubdtype(events.dtype, np.integer)):
+            raise ValidationError("hist_events", "must be an (E, 2) integer array of (u, h) pairs")
+        if events.size and (events[:, 0].min() < 0 or events[:, 0].max() >= U or events[:, 1].min() < -self.H
+                            or events[:, 1].max() > -1):
+            raise ValidationError("hist_events", f"pairs (u, h) need 0 <= u < {U} and -H <= h <= -1")
         ends = self.link_ends
         if L and np.any(ends[:, 0] == ends[:, 1]):
             raise ValidationError("link_ends", "a link must join two different nodes")

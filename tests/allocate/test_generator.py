@@ -47,7 +47,7 @@ def same_value(a, b) -> bool:
 # ---------------------------------------------------------------------------------------------- presets
 def test_preset_list_is_the_documented_one():
     assert set(scenario_ids(FAMILY)) == {"paper-default", "paper-literal-energy", "small", "tiny",
-                                         "sweep-requests", "sweep-nodes", "sweep-channels"}
+                                         "sweep-requests", "sweep-nodes", "sweep-channels", "online", "online-iid"}
 
 
 # §3.4 table: (grid, n_core, n_rsu, n_uav, R, C, T) per preset point.
@@ -56,6 +56,8 @@ EXPECTED_SIZES = {
     ("paper-literal-energy", None): ((4, 4), 2, 4, 4, 15, 10, 10),
     ("small", None): ((4, 4), 2, 4, 4, 7, 4, 6),
     ("tiny", None): ((3, 3), 1, 2, 2, 4, 2, 4),
+    ("online", None): ((4, 4), 2, 4, 4, 10, 4, 10),
+    ("online-iid", None): ((4, 4), 2, 4, 4, 10, 4, 10),
     **{("sweep-requests", str(r)): ((4, 4), 2, 4, 4, r, 10, 10) for r in (7, 10, 15, 20, 25, 30)},
     **{("sweep-channels", str(c)): ((4, 4), 2, 4, 4, 10, c, 10) for c in range(2, 9)},
     ("sweep-nodes", "6"): ((4, 4), 1, 3, 2, 15, 10, 10),
