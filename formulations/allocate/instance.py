@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from optkit.errors import ValidationError
-from optkit.fields import validate_fields
+from optkit.fields import length, validate_fields
 from optkit.instance import Instance, check_finite, check_int, check_shape
 
 CORE, RSU, UAV = "core", "rsu", "uav"
@@ -173,6 +173,8 @@ class AllocateInstance(Instance):
     def validate(self) -> "AllocateInstance":
         from optkit.formulations.allocate import schema
 
+        if isinstance(self.n_ues, int) and length(self.req_ue) > self.n_ues:     # before the shapes it implies
+            raise ValidationError("R", f"must be <= n_ues = {self.n_ues} (one request per distinct UE)")
         validate_fields(self, schema.FIELDS, schema.sizes)         # types, shapes, dtype tags, plausible ranges
         schema.check_size(self)
         N, A, R, L, C, U, S = self.N, self.A, self.R, self.L, self.C, self.n_ues, self.n_services
