@@ -42,8 +42,8 @@ def _from_jsonable(value: Any) -> Any:
         try:
             array = np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
             return array.reshape(tuple(value["shape"]))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise InputError(f"instance JSON: malformed array ({exc})") from None
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise InputError(f"instance JSON: malformed array ({type(exc).__name__}: {exc})") from None
     if isinstance(value, list):
         return tuple(_from_jsonable(v) for v in value)
     return value
@@ -94,11 +94,21 @@ class Instance:
             raise InputError(f"instance JSON: missing field '{missing[0]}'")
         if unknown:
             raise InputError(f"instance JSON: unknown field '{unknown[0]}'")
+        values = {}
+        for n in names:
+            try:
+                values[n] = _from_jsonable(raw[n])
+            except InputError as exc:
+                raise InputError(f"{n}: {exc}") from None
         try:
-            instance = cls(**{n: _from_jsonable(raw[n]) for n in names})
+            instance = cls(**values)
         except (TypeError, ValueError) as exc:
             raise InputError(f"instance JSON: {exc}") from None
-        return instance.validate()
+        try:
+            return instance.validate()
+        except (TypeError, ValueError, OverflowError, KeyError, IndexError, ZeroDivisionError) as exc:
+            # A value the declared field rules let through but a relation check cannot compare: still bad input.
+            raise InputError(f"instance JSON: a field value cannot be checked ({type(exc).__name__}: {exc})") from None
 
     @classmethod
     def from_json(cls, text: str) -> "Instance":

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from optkit.errors import ValidationError
+from optkit.fields import validate_fields
 from optkit.instance import Instance, check_finite, check_int, check_shape
 
 FEATURES = ("dirdiff", "azimuth", "elevation", "range", "radial")
@@ -119,6 +120,9 @@ class LeoHandoverInstance(Instance):
                       footprint_km=np.asarray(self.footprint_km, dtype=float))
 
     def validate(self) -> "LeoHandoverInstance":
+        from optkit.formulations.leo_handover import schema
+
+        validate_fields(self, schema.FIELDS)             # types, shapes, dtype tags, plausible ranges
         check_int("seed", self.seed, min_value=0)
         validate_params(self.params())
         n = self.n_sat
@@ -170,6 +174,10 @@ def validate_params(params: dict) -> None:
     missing = [k for k in WORLD_PARAMS + ENV_PARAMS if k not in params]
     if missing:
         raise ValidationError(missing[0], "missing parameter")
+    from optkit.formulations.leo_handover import schema
+
+    validate_fields(params, schema.PARAMS)               # types and plausible ranges (schema.py)
+    schema.check_size(params)
     p = params
     check_int("n_sat", p["n_sat"], min_value=1)
     check_finite("alt_min_km", p["alt_min_km"], min_value=MIN_ALTITUDE_KM)
