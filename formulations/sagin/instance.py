@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 
 from optkit.errors import ValidationError
+from optkit.fields import validate_fields as validate_declared
 from optkit.instance import Instance, check_finite, check_int, check_shape
 
 # (group, key, kind). Kinds: f float, i int, s str, b bool, fl tuple of floats, i2 pair of ints,
@@ -143,6 +144,10 @@ class SaginInstance(SaginInstanceBase):
         if not isinstance(self.name, str):
             raise ValidationError("name", "must be a string")
         check_int("seed", self.seed, min_value=0)
+        from optkit.formulations.sagin import schema
+
+        validate_declared(self, schema.param_fields(KINDS) + schema.DERIVED, schema.sizes)   # types, dtypes, ranges
+        schema.check_size(self)
         validate_fields({n: getattr(self, n) for n in PARAM_FIELDS})
         check_finite("building_width", self.building_width, min_value=0.0)
         n_b = int(np.shape(self.building_centers)[0]) if np.ndim(self.building_centers) == 2 else -1
@@ -182,6 +187,10 @@ def _choice(name: str, value, options) -> None:
 
 def validate_fields(p: dict) -> None:
     """Raise ValidationError naming the first parameter field (`group_key`) that breaks a rule."""
+    from optkit.formulations.sagin import schema
+
+    validate_declared(p, schema.param_fields(KINDS))          # types and plausible ranges (formulations/sagin/schema.py)
+    schema.check_size(p)
     for name in PARAM_FIELDS:
         kind, v = KINDS[name], p[name]
         if kind == "i":

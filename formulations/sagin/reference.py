@@ -15,7 +15,7 @@ import numpy as np
 
 from optkit.errors import InputError
 from optkit.formulations.sagin import formulation as F
-from optkit.formulations.sagin import lattice_dp, p2l_milp
+from optkit.formulations.sagin import lattice_dp, p2l_milp, schema
 from optkit.solution import Solution, Status, worst_status
 
 FAMILY = "sagin"
@@ -51,6 +51,7 @@ def solve_lattice_dp(inst, *, seed: int = 0, time_limit: float | None = None, ga
     `seed` is recorded only; `time_limit` is accepted and unused (the DP's work is fixed by the lattice)."""
     start = time.perf_counter()
     mode = _gain_mode(inst, gain_mode)
+    schema.check_lattice_size(inst)                    # refuse a lattice that cannot fit, with the estimate
     lat = F.build_lattice(inst)
     gains = F.gain_table(inst, lat, mode)
     paths = lattice_dp.solve(inst, lattice=lat, gains=gains, h_max=h_max)
@@ -68,6 +69,7 @@ def solve_p2l_milp(inst, *, seed: int = 0, time_limit: float | None = 600.0, gai
     time_limit. Tractable on `ref-tiny`-size lattices only (the cross-check of lattice-dp)."""
     start = time.perf_counter()
     mode = _gain_mode(inst, gain_mode)
+    schema.check_lattice_size(inst)                    # refuse a lattice that cannot fit, with the estimate
     lat = F.build_lattice(inst)
     gains = F.gain_table(inst, lat, mode)
     limit = 600.0 if time_limit is None else float(time_limit)
