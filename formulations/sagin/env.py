@@ -137,7 +137,8 @@ class StepResult:
     obs (N, D) float32 s_{n+1}; r_top, r_low (N,) rewards (E28); g_qos, g_bnd (N,) costs (E29); rate (N,)
     R_{n+1} Mbit/s; terminated (N,) arrived at this step (E25); truncated (N,) reached N_max without arrival;
     acted (N,) the UAV took this step; serving (N,) int b_{n+1}; switched (N,) b_{n+1} != b_n; projected (N,)
-    direction projection (E24 step 3); out (N,) boundary event (E24 step 4)."""
+    direction projection (E24 step 3); out (N,) boundary event (E24 step 4: x, y or ceiling); floor (N,) floor
+    projection (E24 step 4, D47: not a boundary event, no cost)."""
 
     obs: np.ndarray
     r_top: np.ndarray
@@ -152,6 +153,7 @@ class StepResult:
     switched: np.ndarray
     projected: np.ndarray
     out: np.ndarray
+    floor: np.ndarray
 
 
 class SaginEnv:
@@ -189,6 +191,7 @@ class SaginEnv:
         self.eta_bnd = float(inst.reward_eta_bnd)
         self.w_r, self.w_m, self.w_g = (float(x) for x in inst.reward_w)
         self.shift = bool(inst.reward_lower_shift)
+        self.w_a = float(inst.reward_arrival_bonus)                          # arrival bonus (E28, D49)
         self.lam = tuple(float(x) for x in inst.objective_lambda)
         self.n_uavs = 0
         self.n = 0
@@ -237,6 +240,7 @@ class SaginEnv:
         self.switch_actions = np.zeros(N, dtype=np.int64)           # b_{n+1} != b_n incl. the first step (E28)
         self.projections = np.zeros(N, dtype=np.int64)
         self.boundary_events = np.zeros(N, dtype=np.int64)
+        self.floor_projections = np.zeros(N, dtype=np.int64)
         self.return_top = np.zeros(N)
         self.return_low = np.zeros(N)
         self.sum_g_qos = np.zeros(N)
@@ -331,7 +335,7 @@ class SaginEnv:
         b_new = np.where(sw[idx], tgt[idx], b_old)                               # §7.1 step 2
         q, q_f = self.q[idx], self.q_f
         v, proj = M.project_direction(a[idx], q, q_f, self.eps_dir)              # E24 steps 2-3
-        q1, out = M.move(q, v, self.step_length, self.box)                       # E24 step 4
+        q1, out, floor = M.move(q, v, self.step_length, self.box)                # E24 step 4 (D47)
         tau = np.linalg.norm(q1 - q, axis=1) / self.speed                        # E26
         t1 = self.t[idx] + tau
         rates1, avail1 = self.measure(q1, t1)
@@ -340,7 +344,8 @@ class SaginEnv:
         switched = b_new != b_old
         r_top = M.top_reward(r_rate, switched, self.w_r, self.w_m)
         d1 = np.linalg.norm(q1 - q_f, axis=1)
-        r_low = M.lower_reward(r_rate, d1, self.d0[idx], self.w_r, self.w_g, self.shift)
+        arr = M.arrived(q1, q_f, self.radius)                                    # E25 (also after step N_max)
+        r_low = M.lower_reward(r_rate, d1, self.d0[idx], self.w_r, self.w_g, self.shift, arr, self.w_a)
         g_qos, g_bnd = M.costs(R1, out, self.r_req, self.eta_bnd)                # E29
 
         L = self.length[idx]
@@ -352,6 +357,7 @@ class SaginEnv:
         self._accumulate(idx, tau, R1)
         self.projections[idx] += proj
         self.boundary_events[idx] += out
+        self.floor_projections[idx] += floor
         self.return_top[idx] += r_top
         self.return_low[idx] += r_low
         self.sum_g_qos[idx] += g_qos
@@ -360,7 +366,6 @@ class SaginEnv:
         self.rates_now[idx], self.available_now[idx] = rates1, avail1
         self.n += 1
 
-        arr = M.arrived(q1, q_f, self.radius)                                    # E25 (also after step N_max)
         if arr.any():
             self._finish(idx[arr])
         trunc = ~arr & (self.length[idx] >= self.n_max)
@@ -375,7 +380,7 @@ class SaginEnv:
         terminated, truncated = full(arr, bool), full(trunc, bool)
         return StepResult(self.observation(), full(r_top), full(r_low), full(g_qos), full(g_bnd), full(R1),
                           terminated, truncated, full(True, bool), self.b.copy(), full(switched, bool),
-                          full(proj, bool), full(out, bool))
+                          full(proj, bool), full(out, bool), full(floor, bool))
 
     def _accumulate(self, idx, tau, rate) -> None:
         self.sum_tau[idx] += tau
@@ -417,7 +422,7 @@ class SaginEnv:
         L = self.length
         return Decisions(tuple(self.positions[u, :L[u] + 1].copy() for u in range(self.n_uavs)),
                          tuple(self.serving[u, :L[u]].copy() for u in range(self.n_uavs)),
-                         self.projections.copy(), self.boundary_events.copy())
+                         self.projections.copy(), self.boundary_events.copy(), self.floor_projections.copy())
 
     def summary(self) -> dict[str, np.ndarray]:
         """The env's accumulated per-UAV quantities (N,) with the evaluator's metric ids (§6.3, rates from the
@@ -429,12 +434,15 @@ class SaginEnv:
         total = np.where(self.sum_tau > 0, self.sum_tau, 1.0)
         r_bar = np.where(self.sum_tau > 0, self.sum_rate_tau / total, 0.0)
         lam = self.lam
+        j_paper = lam[0] * r_bar - lam[1] * self.switches - lam[2] * T                                  # E30
+        fail = M.fail_penalty(self.inst.objective_fail_penalty, lam, self.r_max) * (~self.arrived)      # D49
         return {"rate_mbps": r_bar, "switches": self.switches.astype(float),
                 "qsr": np.where(self.sum_tau > 0, self.qos_tau / total, 0.0),
-                "flight_time_s": T, "objective": lam[0] * r_bar - lam[1] * self.switches - lam[2] * T,   # E30
+                "flight_time_s": T, "objective": j_paper - fail, "objective_paper": j_paper,
                 "success": self.arrived.astype(float), "steps": self.length.astype(float),
                 "direction_projections": self.projections.astype(float),
                 "boundary_events": self.boundary_events.astype(float),
+                "floor_projections": self.floor_projections.astype(float),
                 "switch_actions": self.switch_actions.astype(float),
                 "return_top": self.return_top.copy(), "return_low": self.return_low.copy(),
                 "sum_g_qos": self.sum_g_qos.copy(), "sum_g_bnd": self.sum_g_bnd.copy()}

@@ -43,12 +43,16 @@ UAV_METRICS = (
     MetricSpec("qsr_pct", "%", "higher", "QoS satisfaction ratio in percent"),
     MetricSpec("mission_qos", "1", "higher", "share of UAVs with R̄ ≥ R_req (MQ)"),
     MetricSpec("flight_time_s", "s", "lower", "flight time T_u (+ remaining straight-line time if not arrived)"),
-    MetricSpec("objective", "1", "higher", "J_u = λ1 R̄ − λ2 N − λ3 T (E30)"),
+    MetricSpec("objective", "1", "higher", "J_u = λ1 R̄ − λ2 N − λ3 T − λ_fail·1[failed] (E30, D49)"),
+    MetricSpec("objective_paper", "1", "higher", "J_paper,u = λ1 R̄ − λ2 N − λ3 T (E30 without the failure penalty)"),
+    MetricSpec("failed", "1", "lower", "share of UAVs that did not arrive (failures)"),
     MetricSpec("success", "1", "higher", "share of UAVs that arrived at q_f"),
     MetricSpec("over_horizon", "1", "none", "share of UAVs that arrived after more than N_max + 1 steps (converted paths)"),
     MetricSpec("steps", "count", "none", "steps L_u"),
     MetricSpec("direction_projections", "count", "none", "direction projections reported by the rollout"),
-    MetricSpec("boundary_events", "count", "lower", "proposals clipped at the airspace box (E24 step 4)"),
+    MetricSpec("boundary_events", "count", "lower", "proposals clipped at the airspace box in x, y or at the ceiling "
+                                                    "(E24 step 4)"),
+    MetricSpec("floor_projections", "count", "none", "proposals below the floor projected onto it (E24 step 4, D47)"),
     MetricSpec("invalid_associations", "count", "lower", "steps served by an unavailable satellite"),
     MetricSpec("direction_violations", "count", "lower", "steps violating the direction rule (6.2-3)"),
     MetricSpec("share_gn", "1", "none", "share of serving time on GN"),
@@ -58,6 +62,7 @@ UAV_METRICS = (
 REFERENCE_METRICS = (    # §6.5 against the family reference lattice-dp, per UAV, then means
     MetricSpec("gap_ref", "1", "lower", "mean over UAVs of J*_u − J_u against the reference (§6.5)"),
     MetricSpec("frac_ref", "1", "higher", "mean J_u / J*_u over UAVs with J*_u > 0 (not clipped)"),
+    MetricSpec("frac_ref_paper", "1", "higher", "mean J_paper,u / J*_u over UAVs with J*_u > 0 (not clipped)"),
     MetricSpec("rate_ratio_ref", "1", "higher", "mean R̄_u / R̄*_u"),
     MetricSpec("time_ratio_ref", "1", "higher", "mean T*_u / T_u"),
     MetricSpec("ref_is_lattice_value", "1", "none", "1: J* is the DP lattice value J*_L (segment gains); 0: J_eval"),
@@ -71,17 +76,19 @@ VIOLATIONS = ("start", "step_length", "direction", "bounds", "invalid_index", "i
 class Decisions:
     """Rollouts of the test UAVs: positions tuple of (L_u+1, 3) float64 m, serving tuple of (L_u,) int64,
     projections (N_U,) int64 direction-projection events (zeros when the method has none), boundary (N_U,) int64
-    boundary events of the simulator (None: counted from the positions)."""
+    boundary events of the simulator (None: counted from the positions), floor (N_U,) int64 floor projections of
+    the simulator (D47; None: counted from the positions)."""
 
     positions: tuple
     serving: tuple
     projections: np.ndarray | None = None
     boundary: np.ndarray | None = None
+    floor: np.ndarray | None = None
 
     def to_jsonable(self) -> dict:
         out = {"positions": [np.asarray(p, dtype=float).tolist() for p in self.positions],
                "serving": [np.asarray(s, dtype=np.int64).tolist() for s in self.serving]}
-        for key in ("projections", "boundary"):
+        for key in ("projections", "boundary", "floor"):
             if getattr(self, key) is not None:
                 out[key] = np.asarray(getattr(self, key), dtype=np.int64).tolist()
         return out
@@ -91,11 +98,12 @@ class Decisions:
         for key in ("positions", "serving"):
             if key not in data:
                 raise InputError(f"decisions.{key}: missing")
-        proj, bnd = data.get("projections"), data.get("boundary")
+        proj, bnd, flo = data.get("projections"), data.get("boundary"), data.get("floor")
         return cls(tuple(np.asarray(p, dtype=float).reshape(-1, 3) for p in data["positions"]),
                    tuple(np.asarray(s, dtype=np.int64).reshape(-1) for s in data["serving"]),
                    None if proj is None else np.asarray(proj, dtype=np.int64),
-                   None if bnd is None else np.asarray(bnd, dtype=np.int64))
+                   None if bnd is None else np.asarray(bnd, dtype=np.int64),
+                   None if flo is None else np.asarray(flo, dtype=np.int64))
 
 
 def path_to_rollout(inst, waypoints: np.ndarray, bs) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +150,20 @@ def _check_rollout(u: int, positions, serving):
     return p, s.astype(np.int64)
 
 
+def fail_penalty(inst) -> float:
+    """λ_fail of E30 (D49): λ1·R_max^E (rule "rate_max", R_max^E of E31 with the exact backend) or the number."""
+    from optkit.formulations.sagin.env import rate_bounds            # the env imports this module
+
+    rule = inst.objective_fail_penalty
+    return float(rule) if not isinstance(rule, str) else float(inst.objective_lambda[0]) * rate_bounds(inst)[1]
+
+
 def uav_record(inst, start, positions, serving, projections: int = 0,
-               boundary: int | None = None) -> tuple[dict, dict]:
+               boundary: int | None = None, floor: int | None = None) -> tuple[dict, dict]:
     """Metrics (§6.3) and violation amounts (§6.2) of one rollout: start (3,) m, positions (L+1, 3) m,
-    serving (L,) int64; projections and boundary: the simulator's event counts (boundary None: counted from the
-    positions). Exact rate backend."""
+    serving (L,) int64; projections, boundary and floor: the simulator's event counts (boundary / floor None:
+    counted from the positions as steps shorter than Δs ending on the box, the floor face apart). Exact rate
+    backend."""
     model = radio_model(inst)
     q_f = np.asarray(inst.uav_destination, dtype=float)
     V, ds, r_req, lam = float(inst.uav_speed), float(inst.uav_step_length), float(inst.qos_r_req), inst.objective_lambda
@@ -176,20 +193,25 @@ def uav_record(inst, start, positions, serving, projections: int = 0,
     if arrived and L:
         limit[-1] = max(ds, float(inst.uav_arrival_radius)) + F.POS_TOL
     box = inst.airspace_box
-    end_on_box = np.any((np.abs(p[1:] - box[0]) <= F.POS_TOL) | (np.abs(p[1:] - box[1]) <= F.POS_TOL), axis=1)
+    on_floor = np.abs(p[1:, 2] - box[0, 2]) <= F.POS_TOL
+    end_on_box = np.any(np.concatenate([np.abs(p[1:, :2] - box[0, :2]) <= F.POS_TOL,      # x, y faces and the
+                                        np.abs(p[1:] - box[1]) <= F.POS_TOL], axis=1), axis=1)  # ceiling (D47)
     short = lengths < ds - F.POS_TOL
     if arrived and L:
         short[-1] = False                                                              # the final segment
     dir_bad = int(np.count_nonzero(F.direction_products(p, q_f) <= 0.0)) if L else 0
     share = [float(tau[net == k].sum() / total) if total > 0 else 0.0 for k in range(3)]
+    j_paper = F.p2_objective(r_bar, n_sw, T, lam)                                     # E30
+    j = j_paper if arrived else j_paper - fail_penalty(inst)                          # D49
     metrics = {
         "rate_mbps": r_bar, "switches": float(n_sw),
         "qsr": float(tau[rate >= r_req].sum() / total) if total > 0 else 0.0,
         "mission_qos": float(F.qos_slack(r_bar, r_req) >= 0.0),
-        "flight_time_s": T, "objective": F.p2_objective(r_bar, n_sw, T, lam),
+        "flight_time_s": T, "objective": j, "objective_paper": j_paper, "failed": float(not arrived),
         "success": float(arrived), "over_horizon": float(arrived and L > int(inst.uav_max_steps) + 1),
         "steps": float(L), "direction_projections": float(projections),
         "boundary_events": float(np.count_nonzero(short & end_on_box) if boundary is None else boundary),
+        "floor_projections": float(np.count_nonzero(short & on_floor & ~end_on_box) if floor is None else floor),
         "invalid_associations": float(np.count_nonzero(unavailable)),
         "direction_violations": float(dir_bad),
         "share_gn": share[0], "share_an": share[1], "share_sn": share[2],
@@ -223,13 +245,17 @@ def evaluate(inst, solution) -> Evaluation:
     bnd = None if dec.boundary is None else np.asarray(dec.boundary)
     if bnd is not None and bnd.shape != (n_u,):
         raise InputError(f"decisions.boundary: expected shape ({n_u},), got {bnd.shape}")
+    flo = None if dec.floor is None else np.asarray(dec.floor)
+    if flo is not None and flo.shape != (n_u,):
+        raise InputError(f"decisions.floor: expected shape ({n_u},), got {flo.shape}")
     per_uav, violations = [], {}
     for u in range(n_u):
         p, s = _check_rollout(u, dec.positions[u], dec.serving[u])
         if bnd is not None and not 0 <= bnd[u] <= s.size:
             raise InputError(f"decisions.boundary[{u}]: {int(bnd[u])} events, expected 0..{s.size} (one per step at "
                              "most)")
-        m, v = uav_record(inst, inst.starts_test[u], p, s, int(proj[u]), None if bnd is None else int(bnd[u]))
+        m, v = uav_record(inst, inst.starts_test[u], p, s, int(proj[u]), None if bnd is None else int(bnd[u]),
+                          None if flo is None else int(flo[u]))
         per_uav.append(m)
         for key, amount in v.items():
             if amount > 0:
@@ -264,12 +290,14 @@ def with_reference(evaluation: Evaluation, reference: Evaluation) -> Evaluation:
                    and len(lattice) == len(theirs) and all(v is not None for v in lattice))
     j_ref = np.array([float(v) for v in lattice] if use_lattice else [r["objective"] for r in theirs], dtype=float)
     j = np.array([u["objective"] for u in mine], dtype=float)
+    j_paper = np.array([u.get("objective_paper", u["objective"]) for u in mine], dtype=float)
     r, r_ref = np.array([u["rate_mbps"] for u in mine]), np.array([x["rate_mbps"] for x in theirs])
     t, t_ref = np.array([u["flight_time_s"] for u in mine]), np.array([x["flight_time_s"] for x in theirs])
     ok = np.isfinite(j_ref)
     pos = ok & (j_ref > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per = {"gap_ref": np.where(ok, j_ref - j, np.nan), "frac_ref": np.where(pos, j / j_ref, np.nan),
+               "frac_ref_paper": np.where(pos, j_paper / j_ref, np.nan),
                "rate_ratio_ref": np.where(r_ref > 0, r / r_ref, np.nan),
                "time_ratio_ref": np.where(t > 0, t_ref / t, np.nan)}
 

@@ -50,6 +50,8 @@ def _typed(name: str, kind: str, v):
     try:
         if kind == "f":
             return float(v) if not isinstance(v, (bool, str)) else v
+        if kind == "fs":
+            return float(v) if not isinstance(v, (bool, str)) else v
         if kind in ("i", "s", "b"):
             return v
         if kind == "fl":
@@ -105,10 +107,21 @@ def snap_to_lattice(points: np.ndarray, destination, h: float, box: np.ndarray) 
 
 
 def training_starts(instance: SaginInstance, n_episodes: int) -> np.ndarray:
-    """(n_episodes, N_U, 3) m: episode e uses the e-th block of N_U accepted draws of the "train" stream."""
+    """(n_episodes, N_U, 3) m: episode e uses the e-th block of N_U accepted draws of the "train" stream; with
+    train.starts = "test" (preset check-1uav, D50) every episode starts from the test starts."""
+    if instance.train_starts == "test":
+        return np.repeat(np.asarray(instance.starts_test, dtype=float)[None], int(n_episodes), axis=0)
     rng = streams(instance.seed)["train"]
     return np.stack([draw_starts(rng, instance.uav_n_uavs, instance.uav_start_box, instance.uav_destination,
                                  instance.uav_start_dist) for _ in range(int(n_episodes))])
+
+
+def validation_starts(instance: SaginInstance, n: int = 32) -> np.ndarray:
+    """(n, 3) m validation starts of the learners' greedy monitor (§3.2 step 7, D52): drawn like the test starts
+    from the seventh child `rng_val` of SeedSequence(seed).spawn(7) (the first six children are `streams`)."""
+    child = np.random.SeedSequence(int(instance.seed)).spawn(len(STREAMS) + 1)[len(STREAMS)]
+    return draw_starts(np.random.default_rng(child), int(n), instance.uav_start_box, instance.uav_destination,
+                       instance.uav_start_dist)
 
 
 def generate(params: dict, seed: int, preset: str = "custom") -> SaginInstance:
@@ -150,4 +163,4 @@ def generate(params: dict, seed: int, preset: str = "custom") -> SaginInstance:
 
 
 __all__ = ["STREAMS", "streams", "flatten_params", "generate", "draw_starts", "snap_to_lattice",
-           "training_starts", "horizon_ticks", "PARAM_FIELDS", "KINDS"]
+           "training_starts", "validation_starts", "horizon_ticks", "PARAM_FIELDS", "KINDS"]

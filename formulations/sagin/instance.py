@@ -25,7 +25,7 @@ from optkit.fields import validate_fields as validate_declared
 from optkit.instance import Instance, check_finite, check_int, check_shape
 
 # (group, key, kind). Kinds: f float, i int, s str, b bool, fl tuple of floats, i2 pair of ints,
-# f3 triple of floats, xy array (n, 2), xyz array (n, 3), box array (3, 2).
+# f3 triple of floats, xy array (n, 2), xyz array (n, 3), box array (3, 2), fs a float or a named rule (str).
 SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("area", "x_min", "f"), ("area", "x_max", "f"), ("area", "y_min", "f"), ("area", "y_max", "f"),
     ("area", "z_min", "f"), ("area", "z_max", "f"),
@@ -51,11 +51,12 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("uav", "start_box", "box"), ("uav", "start_dist", "fl"), ("uav", "antenna_gain", "f"),
     ("uav", "starts", "xyz"), ("uav", "snap_starts", "b"),
     ("qos", "r_req", "f"),
-    ("objective", "lambda", "f3"),
+    ("objective", "lambda", "f3"), ("objective", "fail_penalty", "fs"),
     ("reward", "w", "f3"), ("reward", "eta_bnd", "f"), ("reward", "lower_shift", "b"),
+    ("reward", "arrival_bonus", "f"),
     ("ref", "h", "f"), ("ref", "z_levels", "fl"), ("ref", "kappa0", "i"), ("ref", "gain_mode", "s"),
     ("ref", "h_max", "i"),
-    ("train", "episodes", "i"), ("train", "preset", "s"),
+    ("train", "episodes", "i"), ("train", "preset", "s"), ("train", "starts", "s"),
 )
 PARAM_FIELDS = tuple(f"{g}_{k}" for g, k, _ in SCHEMA)
 KINDS = {f"{g}_{k}": kind for g, k, kind in SCHEMA}
@@ -64,10 +65,12 @@ LOS_MODES = ("geometric", "probabilistic")     # E3 building map (default) or th
 BEAM_MODES = ("nadir", "area_fixed")
 RATE_BACKENDS = ("exact", "cached")
 GAIN_MODES = ("segment", "node")
+TRAIN_STARTS = ("drawn", "test")               # training starts: drawn per episode (§3.2 step 4) or the test starts
+FAIL_PENALTY_RULES = ("rate_max",)             # λ_fail = λ1·R_max^E (E30, D49); a number sets λ_fail directly
 
 
 def _field_defs():
-    types = {"f": float, "i": int, "s": str, "b": bool, "fl": tuple, "i2": tuple, "f3": tuple,
+    types = {"f": float, "fs": object, "i": int, "s": str, "b": bool, "fl": tuple, "i2": tuple, "f3": tuple,
              "xy": np.ndarray, "xyz": np.ndarray, "box": np.ndarray}
     return [(name, types[KINDS[name]]) for name in PARAM_FIELDS]
 
@@ -201,6 +204,9 @@ def validate_fields(p: dict) -> None:
         elif kind == "s":
             if not isinstance(v, str):
                 raise ValidationError(name, "must be a string")
+        elif kind == "fs":
+            if not isinstance(v, str):
+                check_finite(name, v, min_value=0.0)
         else:
             check_finite(name, v)
     for pre in ("area", "airspace"):
@@ -306,6 +312,9 @@ def validate_fields(p: dict) -> None:
     check_shape("reward_w", p["reward_w"], (3,))
     check_finite("reward_w", p["reward_w"], min_value=0.0)
     check_finite("reward_eta_bnd", p["reward_eta_bnd"], min_value=0.0)
+    if isinstance(p["objective_fail_penalty"], str):
+        _choice("objective_fail_penalty", p["objective_fail_penalty"], FAIL_PENALTY_RULES)
+    check_finite("reward_arrival_bonus", p["reward_arrival_bonus"], min_value=0.0)
     check_finite("ref_h", p["ref_h"], positive=True)
     if len(p["ref_z_levels"]) == 0:
         raise ValidationError("ref_z_levels", "must list at least one altitude level")
@@ -315,6 +324,7 @@ def validate_fields(p: dict) -> None:
     _choice("ref_gain_mode", p["ref_gain_mode"], GAIN_MODES)
     check_int("ref_h_max", p["ref_h_max"], min_value=0)
     check_int("train_episodes", p["train_episodes"], min_value=1)
+    _choice("train_starts", p["train_starts"], TRAIN_STARTS)
     if p["train_preset"]:
         from optkit.scenarios import scenario_ids
 

@@ -31,10 +31,14 @@ def project_direction(a: np.ndarray, q: np.ndarray, q_f, eps_dir: float):
 
 
 def move(q: np.ndarray, v: np.ndarray, step_length: float, box: np.ndarray):
-    """E24 step 4: q(n+1) = clip(q + Δs v, q_L, q_U) and the boundary events (N,) bool; box (2, 3)."""
+    """E24 step 4 (D47): candidate p = q + Δs v; a p_z below the floor z_min is projected onto it (a floor
+    projection, not a boundary event); out = 1[projected p ∉ box] (x, y or the ceiling); q(n+1) = clip(p, q_L, q_U).
+    box (2, 3). Returns (q(n+1) (N, 3), out (N,) bool, floor (N,) bool)."""
     p = np.asarray(q, dtype=float) + step_length * np.asarray(v, dtype=float)
+    floor = p[..., 2] < box[0, 2]
+    p[..., 2] = np.maximum(p[..., 2], box[0, 2])
     out = np.any((p < box[0]) | (p > box[1]), axis=-1)
-    return np.clip(p, box[0], box[1]), out
+    return np.clip(p, box[0], box[1]), out, floor
 
 
 def arrived(q: np.ndarray, q_f, radius: float) -> np.ndarray:
@@ -70,10 +74,12 @@ def top_reward(r_rate, switched, w_r: float, w_m: float):
     return w_r * np.asarray(r_rate, dtype=float) - w_m * np.asarray(switched, dtype=float)
 
 
-def lower_reward(r_rate, d_next, d0, w_r: float, w_g: float, shift: bool):
-    """E28: r^low = w_R r^R + w_G (d_0 − d_{n+1})/d_0, minus (w_R + w_G) when `shift` (then <= 0)."""
+def lower_reward(r_rate, d_next, d0, w_r: float, w_g: float, shift: bool, arrived=False, w_a: float = 0.0):
+    """E28: r^low = w_R r^R + w_G (d_0 − d_{n+1})/d_0, minus (w_R + w_G) when `shift` (then <= 0 off arrival),
+    plus the arrival bonus w_A at the step that triggers arrival (`arrived` (N,) bool, D49)."""
     r = w_r * np.asarray(r_rate, dtype=float) + w_g * (np.asarray(d0, dtype=float) - d_next) / d0
-    return r - (w_r + w_g) if shift else r
+    r = r - (w_r + w_g) if shift else r
+    return r + w_a * np.asarray(arrived, dtype=float)
 
 
 def costs(rate, out, r_req: float, eta_bnd: float):
@@ -83,8 +89,14 @@ def costs(rate, out, r_req: float, eta_bnd: float):
     return g_qos, eta_bnd * np.asarray(out, dtype=float)
 
 
+def fail_penalty(fail_rule, lam, r_max: float) -> float:
+    """λ_fail of E30 (D49): λ1·R_max^E for the rule "rate_max", else the given number (0 = the paper's J)."""
+    return float(lam[0]) * float(r_max) if isinstance(fail_rule, str) else float(fail_rule)
+
+
 def objective(rates, tau, n_switches, flight_time, lam):
-    """E30: J = λ1 R̄ − λ2 N − λ3 T with R̄ = Σ τ_n R_n / Σ τ_n; rates, tau (..., L); returns (J, R̄)."""
+    """E30 without the failure penalty (J_paper): J = λ1 R̄ − λ2 N − λ3 T with R̄ = Σ τ_n R_n / Σ τ_n; rates, tau
+    (..., L); returns (J, R̄)."""
     tau = np.asarray(tau, dtype=float)
     r_bar = (tau * rates).sum(-1) / tau.sum(-1)
     return lam[0] * r_bar - lam[1] * np.asarray(n_switches) - lam[2] * np.asarray(flight_time), r_bar

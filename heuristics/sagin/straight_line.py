@@ -51,7 +51,7 @@ def straight_line_paths(inst, starts: np.ndarray) -> tuple[list[np.ndarray], np.
         if idx.size == 0:
             break
         v, proj = project_direction(toward(q[idx], q_f), q[idx], q_f, eps)   # E24 steps 2-3 with a = x̂
-        q[idx], out = move(q[idx], v, ds, box)                                # E24 step 4
+        q[idx], out, _ = move(q[idx], v, ds, box)                             # E24 step 4 (D47)
         proj_count[idx] += proj
         out_count[idx] += out
         for u in idx:

@@ -116,8 +116,9 @@ def test_rollout_decisions_scored_by_evaluator_match_env(quick):
     # clipped (the record may hold more: proposals leaving the box by less than 1e-6 m)
     dec = env.decisions()
     positional = evaluate(quick, Decisions(dec.positions, dec.serving, dec.projections)).details["uavs"]
-    assert all(0 < p["boundary_events"] <= s["boundary_events"][u] for u, p in enumerate(positional))
-    assert s["switches"].sum() > 0 and s["boundary_events"].sum() > 0     # the policy exercised both
+    assert all(p["boundary_events"] <= s["boundary_events"][u] for u, p in enumerate(positional))
+    assert all(0 < p["floor_projections"] <= s["floor_projections"][u] for u, p in enumerate(positional))
+    assert s["switches"].sum() > 0 and s["floor_projections"].sum() > 0   # the policy exercised both (D47)
 
 
 def test_truncated_rollout_matches_evaluator(tiny):

@@ -59,7 +59,13 @@ def test_metrics_hand_computed(inst):
     assert u0["rate_mbps"] == pytest.approx(r_bar0, rel=1e-12)
     assert u0["switches"] == 1 and u1["switches"] == 0
     assert u0["flight_time_s"] == pytest.approx(t0, rel=1e-12)
-    assert u0["objective"] == pytest.approx(j0, rel=1e-12)
+    assert u0["objective_paper"] == pytest.approx(j0, rel=1e-12)                     # E30 without the penalty
+    from optkit.formulations.sagin.env import rate_bounds
+
+    r_max = rate_bounds(inst)[1]
+    assert u0["objective"] == pytest.approx(j0 - 1.0 * r_max, rel=1e-12)           # check 32c: failed, − λ1 R_max^E
+    assert u1["objective"] == u1["objective_paper"] and (u0["failed"], u1["failed"]) == (1.0, 0.0)
+    j0 = j0 - r_max
     assert u0["qsr"] == pytest.approx(np.mean(r >= 2.0))
     assert u0["qsr_pct"] == pytest.approx(100 * u0["qsr"])
     assert u0["mission_qos"] == float(r_bar0 >= 2.0)

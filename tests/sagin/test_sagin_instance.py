@@ -13,7 +13,7 @@ from optkit.formulations.sagin.generator import STREAMS, generate, streams
 from optkit.formulations.sagin.instance import SaginInstance
 from optkit.scenarios import load_scenario, merge, scenario_ids
 
-PRESETS = ["paper-default", "sweep-speed", "sweep-uavs", "ref-tiny", "ref-small", "ref-medium", "quick",
+PRESETS = ["paper-default", "sweep-speed", "sweep-uavs", "ref-tiny", "ref-small", "ref-medium", "quick", "check-1uav",
            "env-suburban", "env-urban", "env-dense", "env-highrise",
            "area-beam", "quick-area-beam"]              # the D43 sensitivity (toolkit addition)
 

@@ -45,11 +45,15 @@ def _scripted_returns(inst, circle: bool, gamma=0.99):
 
 
 def test_check31_shifted_reward_and_circling(tiny):
-    paper = _inst("ref-tiny", overrides={"reward": {"lower_shift": False}})
+    paper = _inst("ref-tiny", overrides={"reward": {"lower_shift": False, "arrival_bonus": 0.0}})
     g_straight, r_straight = _scripted_returns(tiny, circle=False)
     g_circle, r_circle = _scripted_returns(tiny, circle=True)
     assert r_circle.size == tiny.uav_max_steps > r_straight.size                  # circling never arrives
-    assert np.all(r_straight <= 0.0) and np.all(r_circle <= 0.0)
+    assert np.all(r_straight[:-1] <= 0.0) and np.all(r_circle <= 0.0)
+    no_bonus = _inst("ref-tiny", overrides={"reward": {"arrival_bonus": 0.0}})
+    _, r_plain = _scripted_returns(no_bonus, circle=False)
+    assert r_straight[-1] == pytest.approx(r_plain[-1] + tiny.reward_arrival_bonus)   # check 32c: + w_A at arrival
+    assert np.array_equal(r_straight[:-1], r_plain[:-1]) and r_plain[-1] <= 0.0
     w_r, _, w_g = tiny.reward_w
     _, r_paper = _scripted_returns(paper, circle=True)
     assert np.allclose(r_circle, r_paper - (w_r + w_g))                          # E28 shift

@@ -30,7 +30,7 @@ def test_straight_line_flight_steps_and_arrival():                           # c
     for _ in range(300):
         v, proj = M.project_direction(QF - q, q, QF, 0.05)
         assert not proj.any()
-        q, out = M.move(q, v, 10.0, BOX)
+        q, out, _ = M.move(q, v, 10.0, BOX)
         assert not out.any()
         path.append(q[0])
         if M.arrived(q, QF, 30.0)[0]:
@@ -46,7 +46,7 @@ def test_straight_line_flight_steps_and_arrival():                           # c
 
 
 def test_boundary_clipping_and_switch_count():
-    q, out = M.move(np.array([[5.0, 1000.0, 100.0]]), np.array([[-1.0, 0.0, 0.0]]), 10.0, BOX)
+    q, out, _ = M.move(np.array([[5.0, 1000.0, 100.0]]), np.array([[-1.0, 0.0, 0.0]]), 10.0, BOX)
     assert out[0] and q[0, 0] == 0.0
     assert M.count_switches(np.array([[3, 3, 4, 4, 3], [1, 1, 1, 1, 1]])).tolist() == [2, 0]
 
@@ -70,3 +70,21 @@ def test_rewards_costs_objective():
     assert rbar == pytest.approx((2 + 4 + 3) / 2.5) and j == pytest.approx(rbar - 0.1 - 0.025)
     j_eq, r_eq = M.objective(np.array([2.0, 4.0]), np.ones(2), 0, 2.0, (1.0, 0.1, 0.01))
     assert r_eq == pytest.approx(3.0)                                          # equal τ: step average
+
+
+def test_check32b_floor_projection_is_not_a_boundary_event():                # D47
+    q = np.array([[1000.0, 1000.0, 100.0]])
+    q1, out, floor = M.move(q, np.array([[0.0, 0.0, -1.0]]), 10.0, BOX)     # straight down at the floor
+    assert not out[0] and floor[0] and np.array_equal(q1, q)                 # projected, no cost, stays at z_min
+    _, g_bnd = M.costs(np.array([5.0]), out, 2.0, 1.0)
+    assert g_bnd[0] == 0.0
+    for v in ([[0.0, 0.0, 1.0]], [[-1.0, 0.0, 0.0]]):                       # ceiling and x still leave the box
+        start = np.array([[5.0, 1000.0, 295.0]])
+        _, out, floor = M.move(start, np.array(v), 10.0, BOX)
+        assert out[0] and not floor[0]
+    # with q_f on the floor, floor projection keeps every projected direction strictly approaching q_f
+    rng = np.random.default_rng(3)
+    q = np.column_stack([rng.uniform(0, 2000, 500), rng.uniform(0, 2000, 500), np.full(500, 100.0)])
+    v, _ = M.project_direction(rng.normal(size=(500, 3)), q, QF, 0.05)
+    q1, _, floor = M.move(q, v, 10.0, BOX)
+    assert floor.any() and np.all(((q1 - q) * (QF - q)).sum(axis=1) > 0.0)
