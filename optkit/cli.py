@@ -93,6 +93,16 @@ def parse_options(items: list[str] | None) -> dict:
     return options
 
 
+def check_device(options: dict) -> None:
+    """-O device=cuda on a torch build or machine without CUDA is an input error before any work."""
+    if options.get("device") not in (None, "cpu"):
+        import torch
+
+        if str(options["device"]).startswith("cuda") and not torch.cuda.is_available():
+            raise InputError(f"--option device={options['device']}: no CUDA device is usable here (torch "
+                             f"{torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); use device=cpu")
+
+
 OPTION_OPTION = typer.Option(None, "--option", "-O", help="method option KEY=VALUE, repeatable (e.g. lam=lex, "
                                                           "episodes=1000, train_every=1, device=cuda)")
 
@@ -237,6 +247,7 @@ def solve_command(
         raise InputError(f"--option: {', '.join(clash)} has its own flag")
     options.update(extra)
     method_options(spec, {"time_limit": time_limit, **options})   # reject unused flags before any work
+    check_device(options)
     typer.echo(f"optkit: {family.id}/{inst.preset} seed {inst.seed}: running '{spec.id}'"
                + (f" (time limit {time_limit:g} s)" if time_limit else ""), err=True)
     solution = solve(inst, spec.id, seed=method_seed, time_limit=time_limit, **options)
@@ -384,6 +395,7 @@ def train_command(
     if own:
         raise InputError(f"--option: {', '.join(own)} has its own flag")
     extra = spec.bind(extra, stage="train")
+    check_device(extra)
     typer.echo(f"optkit: training '{spec.id}' on {family.id}/{scenario}{':' + point if point else ''}"
                f" (budget {budget}, seed {seed})", err=True)
     result = train(family.id, scenario, point, seed=seed, budget=budget,
@@ -396,11 +408,11 @@ def train_command(
 def report_command(
     directory: Path = typer.Argument(..., help="results directory written by `optkit bench`"),
 ) -> None:
-    """Write DIR/report.md and DIR/figures/*.png from a results directory."""
-    from optkit.report import write_report
+    """Write DIR/report.md, DIR/figures/*.png and DIR/report.html from a results directory."""
+    from optkit.report import REPORT_HTML, write_report
 
     path = write_report(directory)
-    typer.echo(f"wrote {path} and {directory / 'figures'}")
+    typer.echo(f"wrote {path}, {directory / REPORT_HTML} and {directory / 'figures'}")
 
 
 def experiment_substitutions(run, paper, budget: str) -> list[str]:
