@@ -219,12 +219,36 @@ def test_radar_normalisation(tmp_path):
     write_results(tmp_path)
     res = __import__("optkit.report", fromlist=["load_results"]).load_results(tmp_path)
     axes, raw, scores, _ = radar_values(res, "sweep-requests")
-    assert axes == ["acc_pct", "energy_per_request", "latency_ms"]
+    assert axes == ["acc_pct", "efficiency", "latency_acc_ms"]
     for i, metric in enumerate(axes):
         values = {s: v[i] for s, v in raw.items()}
-        best = (max if metric == "acc_pct" else min)(values, key=values.get)
-        worst = (min if metric == "acc_pct" else max)(values, key=values.get)
+        higher = metric in ("acc_pct", "efficiency")
+        best = (max if higher else min)(values, key=values.get)
+        worst = (min if higher else max)(values, key=values.get)
         assert scores[best][i] == pytest.approx(1.0) and scores[worst][i] == pytest.approx(0.0)
+
+
+def test_radar_draws_the_optimum_outward(tmp_path):
+    """The exact optimum serves the most requests with the most energy in all: on the allocate radar it is the best
+    on acceptance and on accepted requests per energy (outward), although its energy per offered request is the
+    highest; a method that accepts nothing has no latency of accepted requests (a gap, not a score)."""
+    write_results(tmp_path, methods=["allocate", "random", "greedy-fake"], points=["7"], seeds=[0, 1])
+    rows = [json.loads(line) for line in (tmp_path / bench.ROWS).read_text().splitlines()]
+    plan = {"allocate": (6, 600.0, 20.0), "random": (1, 150.0, 10.0), "greedy-fake": (0, 40.0, None)}
+    with open(tmp_path / bench.ROWS, "w") as fh:
+        for row in rows:
+            accepted, energy, latency = plan[row["method"]]
+            row.update(accepted=accepted, acc_pct=100 * accepted / 7, energy_total=energy,
+                       energy_per_request=energy / 7, efficiency=accepted / energy, latency_acc_ms=latency)
+            fh.write(json.dumps(row) + "\n")
+    res = __import__("optkit.report", fromlist=["load_results"]).load_results(tmp_path)
+    axes, raw, scores, _ = radar_values(res, "sweep-requests")
+    ref = ("allocate", "")
+    assert scores[ref][axes.index("acc_pct")] == 1.0 and scores[ref][axes.index("efficiency")] == 1.0
+    assert raw[ref][axes.index("efficiency")] == pytest.approx(0.01)
+    assert scores[("random", "")][axes.index("latency_acc_ms")] == 1.0          # lower latency: outward
+    assert scores[ref][axes.index("latency_acc_ms")] == 0.0
+    assert math.isnan(scores[("greedy-fake", "")][axes.index("latency_acc_ms")])
 
 
 def test_degenerate_inputs_do_not_crash(tmp_path):

@@ -7,7 +7,7 @@ from optkit.formulations.allocate.instance import AllocateInstance
 from optkit.formulations.allocate.record import Decisions
 
 __all__ = ["AllocateInstance", "METRICS", "generate", "evaluate", "with_reference", "decisions_to_jsonable",
-           "decisions_from_jsonable", "describe"]
+           "decisions_from_jsonable", "describe", "report_extras"]
 
 
 def decisions_to_jsonable(decisions: Decisions) -> dict:
@@ -22,3 +22,11 @@ def describe(instance: AllocateInstance) -> dict:
     """A few size figures for tables."""
     return {"areas": instance.A, "nodes": instance.N, "uavs": instance.n_uav, "requests": instance.R,
             "channels": instance.C, "frames": instance.T}
+
+
+def report_extras(res, figs, figures) -> list[str]:
+    """Family tables of `optkit report`: accepted requests as counts beside the percentages and ratios
+    (formulations/allocate/report.py)."""
+    from optkit.formulations.allocate.report import report_extras as extras
+
+    return extras(res, figs, figures)

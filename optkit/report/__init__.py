@@ -1,4 +1,5 @@
-"""`optkit report DIR`: DIR/report.md and DIR/figures/*.png from a results directory written by `optkit bench`.
+"""`optkit report DIR`: DIR/report.md, DIR/figures/*.png and DIR/report.html (the same report as one
+self-contained interactive page) from a results directory written by `optkit bench`.
 
 The report knows no family. A family's api module may declare, as data:
 REPORT_METRICS (table columns), SWEEP_PANELS (panels against the swept quantity), RADAR_AXES, HEAT_METRICS,
@@ -8,7 +9,8 @@ default drawn from METRICS. Missing cells (in the manifest, without a row) are l
 rows than the manifest expects is marked. A family's api module may also define `report_extras(res, figs,
 figures)`, its own figures and tables; `ReportContext` and the helpers below are what it draws with.
 
-Modules: `results` (loading and statistics), `tables` (markdown), `figures` (PNG figures).
+Modules: `results` (loading and statistics), `tables` (markdown), `figures` (PNG figures), `charts` (the
+interactive plotly charts of the same figures), `html` (report.html).
 """
 from __future__ import annotations
 
@@ -20,21 +22,23 @@ from optkit.errors import InputError
 from optkit.report.figures import (CURVE_ID_COLUMNS, PALETTE, Figures, convergence_figures, draw_family_figures,
                                    heat_figure, radar_figure, radar_values, read_curves, runtime_figure, safe_name,
                                    series_colors, sweep_figure)
+from optkit.report.html import REPORT_HTML, write_html
 from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, ReportContext, Results, expected_count, group_rows,
                                    load_results, metric_stats, ok_rows, point_means, reference_flags, series_list,
                                    series_name)
 from optkit.report.tables import (INCOMPLETE, REF_FLAG, STATUSES, axis_label, column_title, completeness_section,
-                                  errors_section, format_number, format_stat, md_table, reference_section,
-                                  results_section, status_section, what_ran_section)
+                                  errors_section, format_number, format_stat, md_table, paired_section,
+                                  reference_section, results_section, status_section, what_ran_section)
 
 REPORT = "report.md"
 FIGURES = "figures"
 
 __all__ = [
-    "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT", "RUNNER_COLUMNS",
+    "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT", "REPORT_HTML",
+    "RUNNER_COLUMNS",
     "STATUSES", "Figures", "ReportContext", "Results", "axis_label", "column_title", "completeness_section",
     "convergence_figures", "draw_family_figures", "errors_section", "expected_count", "format_number", "format_stat",
-    "group_rows", "heat_figure", "load_results", "md_table", "metric_stats", "ok_rows", "point_means",
+    "group_rows", "heat_figure", "load_results", "md_table", "metric_stats", "ok_rows", "paired_section", "point_means",
     "radar_figure", "radar_values", "read_curves", "reference_flags", "reference_section", "results_section",
     "runtime_figure", "safe_name", "series_colors", "series_list", "series_name", "status_section", "sweep_figure",
     "what_ran_section", "write_report",
@@ -60,7 +64,7 @@ def _family_report(res: Results, figs: Figures) -> list[str]:
 # ----------------------------------------------------------------------------------------------- entry point
 
 def write_report(directory) -> Path:
-    """Write DIR/report.md and DIR/figures/*.png; return the path of report.md."""
+    """Write DIR/report.md, DIR/figures/*.png and DIR/report.html; return the path of report.md."""
     res = load_results(directory)
     folder = res.directory / FIGURES
     try:
@@ -100,6 +104,7 @@ def write_report(directory) -> Path:
     lines += errors_section(res)
     lines += reference_section(res)
     lines += results_section(res)
+    lines += paired_section(res)
     lines += family_sections
     lines += ["## Figures", ""]
     for name, caption, extra in figs.written:
@@ -114,6 +119,10 @@ def write_report(directory) -> Path:
         tmp.replace(path)
     except OSError as exc:
         raise InputError(f"report: cannot write '{path}' ({exc.strerror})") from None
+    try:
+        write_html(res.directory, lines[0].lstrip("# "), lines, figs.charts, FIGURES, bool(missing or errors))
+    except OSError as exc:
+        raise InputError(f"report: cannot write '{res.directory / REPORT_HTML}' ({exc.strerror})") from None
     return path
 
 

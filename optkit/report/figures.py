@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from optkit.report import charts
 from optkit.report.results import Results, metric_stats, ok_rows, point_means, series_list, series_name
 from optkit.report.tables import INCOMPLETE, axis_label, column_title, format_number, md_table
 
@@ -22,14 +23,18 @@ class Figures:
     folder: Path
     written: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    charts: dict = field(default_factory=dict)      # figure name -> plotly figure of report.html
 
-    def save(self, fig, name: str, caption: str, extra: list | None = None) -> None:
-        """Write the PNG; `extra` markdown lines go into report.md under the figure."""
+    def save(self, fig, name: str, caption: str, extra: list | None = None, chart=None) -> None:
+        """Write the PNG; `extra` markdown lines go into report.md under the figure; `chart`, a plotly figure,
+        replaces the PNG in report.html (without one, the page embeds the PNG)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         FigureCanvasAgg(fig)
         fig.savefig(self.folder / name, dpi=110, bbox_inches="tight")
         self.written.append((name, caption, list(extra or [])))
+        if chart is not None:
+            self.charts[name] = chart
 
     def skip(self, name: str, reason: str) -> None:
         """Note a figure that is not drawn; the reason is listed in report.md."""
@@ -117,7 +122,8 @@ def sweep_figure(res: Results, figs: Figures, scenario: str) -> None:
                frameon=False)
     fig.tight_layout(rect=(0, 0, 1, top))
     figs.save(fig, name, f"{scenario}: {', '.join(res.labels.get(m, m) for m in panels)} against {xlabel}; "
-                         "one line per method, mean over seeds with a ±1 standard-deviation band.")
+                         "one line per method, mean over seeds with a ±1 standard-deviation band.",
+              chart=charts.sweep_chart(res, scenario, panels, series, colors))
 
 
 def radar_values(res: Results, scenario: str):
@@ -175,9 +181,10 @@ def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
     ax.set_theta_offset(math.pi / 2)
     ax.set_theta_direction(-1)
     for s, values in scores.items():
-        vals = [v if math.isfinite(v) else 0.0 for v in values]
+        vals = [v if math.isfinite(v) else float("nan") for v in values]
         ax.plot(angles + angles[:1], vals + vals[:1], marker="o", color=colors[s], label=series_name(*s))
-        ax.fill(angles + angles[:1], vals + vals[:1], color=colors[s], alpha=0.08)
+        if all(math.isfinite(v) for v in vals):
+            ax.fill(angles + angles[:1], vals + vals[:1], color=colors[s], alpha=0.08)
     ax.set_xticks(angles)
     ax.set_xticklabels([res.labels.get(m, m) + ("\n(inverted)" if res.better.get(m) == "lower" else "") for m in axes])
     ax.tick_params(axis="x", pad=14)
@@ -186,8 +193,9 @@ def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
     ax.set_yticklabels(["0", ".25", ".5", ".75", "1"], fontsize=7)
     ax.legend(loc="upper right", bbox_to_anchor=(1.32, 1.12), fontsize=8)
     ax.set_title(f"{scenario}", pad=22)
-    caption = ("each axis: the metric averaged over sweep points and seeds, min-max normalised across methods "
-               "(1 = best, 0 = worst; lower-is-better metrics inverted); a missing value is drawn at 0")
+    caption = ("each axis: the metric averaged over sweep points and seeds, min-max normalised across methods, "
+               "outward = better on every axis (1 = best, 0 = worst; lower-is-better metrics inverted); a missing "
+               "value leaves a gap in the outline")
     fig.text(0.5, 0.01, "\n".join(_wrap(caption, 80)), ha="center", va="bottom", fontsize=8)
     fig.subplots_adjust(bottom=0.16)
     header = ["method"] + [f"{column_title(res, m)} (score)" for m in axes]
@@ -196,7 +204,8 @@ def radar_figure(res: Results, figs: Figures, scenario: str) -> None:
             + [f"{format_number(r)} ({format_number(c)})" for r, c in zip(raw[s], scores[s])] for s in raw]
     table = [f"Radar values of `{scenario}` (mean over sweep points and seeds; normalised score in brackets; "
              f"{INCOMPLETE}: averaged over fewer sweep points than the scenario has):", ""]
-    figs.save(fig, name, f"{scenario}: radar, {caption}.", table + md_table(header, rows) + [""])
+    figs.save(fig, name, f"{scenario}: radar, {caption}.", table + md_table(header, rows) + [""],
+              chart=charts.radar_chart(res, scenario, axes, raw, scores, colors))
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -264,7 +273,8 @@ def heat_figure(res: Results, figs: Figures, scenario: str) -> None:
     fig.tight_layout()
     figs.save(fig, name, f"{scenario}: heat map methods × sweep points of "
                          f"{', '.join(res.labels.get(m, m) for m, _ in panels)} (mean over seeds; grey hatched n/a = "
-                         "no value: missing, error or undefined).")
+                         "no value: missing, error or undefined).",
+              chart=charts.heat_chart(res, scenario, panels, series))
 
 
 def _hatch(i: int, j: int):
@@ -321,7 +331,8 @@ def runtime_figure(res: Results, figs: Figures, scenario: str) -> None:
     fig.suptitle(f"{scenario}: runtime (log scale)")
     fig.tight_layout()
     figs.save(fig, name, f"{scenario}: left: {metric} per method against {xlabel} (log scale, mean over seeds); "
-                         f"{ratio_text}.")
+                         f"{ratio_text}.",
+              chart=charts.runtime_chart(res, scenario, metric, series, colors, ref_key, with_ratio))
 
 
 def _plain_log_labels(ax) -> None:
@@ -364,11 +375,43 @@ def read_curves(directory: Path, notes: list):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+VALIDATION_PREFIX = "val_"         # curve columns of the greedy validation score (ε = 0, no learning)
+
+
+def curve_columns(frame) -> tuple[list[str], dict]:
+    """Panels of a method's curves: the numeric non-id columns other than validation ones, then validation columns
+    without a training-mode twin; and {panel column: its validation column `val_<column>`} where the curves have
+    one (validation columns hold values only on the episodes where a validation ran)."""
+    import pandas as pd
+
+    numeric = [c for c in frame.columns if c not in CURVE_ID_COLUMNS and not c.startswith("_")
+               and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
+    validation = [c for c in numeric if c.startswith(VALIDATION_PREFIX)]
+    training = [c for c in numeric if not c.startswith(VALIDATION_PREFIX)]
+    paired = {c: VALIDATION_PREFIX + c for c in training if VALIDATION_PREFIX + c in validation}
+    alone = [c for c in validation if c[len(VALIDATION_PREFIX):] not in training]
+    return training + alone, paired
+
+
+def integer_episode_ticks(ax) -> None:
+    """Whole-number ticks on an episode axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def run_table(frame, column: str):
+    """Episodes × training runs of one column (runs that wrote equal curves, such as runs that did not depend on
+    the instance seed, count once)."""
+    table = frame.pivot_table(index="episode", columns="_run", values=column, aggfunc="mean")
+    return table.T.drop_duplicates().T.sort_index()
+
+
 def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
     """convergence-<method>.png: the training curves of each method, moving average, mean over training runs ± 1
-    std; unreadable curves files are noted in `notes`."""
+    std, with the greedy validation score beside the training-mode score where the curves have it; unreadable
+    curves files are noted in `notes`."""
     import numpy as np
-    import pandas as pd
     from matplotlib.figure import Figure
 
     curves = read_curves(res.directory, notes)
@@ -376,21 +419,21 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
         return figs.skip("convergence-<method>.png", "no training curves (curves/*.csv) in the directory")
     for method, mframe in curves.groupby("method", sort=True):
         name = f"convergence-{safe_name(method)}.png"
-        columns = [c for c in mframe.columns if c not in CURVE_ID_COLUMNS and not c.startswith("_")
-                   and pd.api.types.is_numeric_dtype(mframe[c]) and mframe[c].notna().any()]
+        columns, paired = curve_columns(mframe)
         if not columns:
             figs.skip(name, f"curves of '{method}' have no numeric series besides the id columns")
             continue
         groups = list(mframe.groupby(["config", "scenario", "point"], sort=False))
         several_places = len({(k[1], k[2]) for k, _ in groups}) > 1
-        n_cols = min(4, len(columns))
+        n_cols = min(3, len(columns))
         n_rows = -(-len(columns) // n_cols)
-        fig = Figure(figsize=(4.6 * n_cols, 3.4 * n_rows + 0.6))
+        fig = Figure(figsize=(4.8 * n_cols, 3.6 * n_rows + 0.6))
         grid = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
         for ax in grid[len(columns):]:
             ax.set_visible(False)
         axes = grid[:len(columns)]
         windows = set()
+        panels = {col: [] for col in columns}
         for gi, ((config, scenario, point), frame) in enumerate(groups):
             label = config or "default"
             if several_places:
@@ -398,34 +441,56 @@ def convergence_figures(res: Results, figs: Figures, notes: list) -> None:
             n_episodes = frame["episode"].nunique()
             window = max(1, int(round(0.01 * n_episodes)))
             windows.add(window)
+            color = PALETTE[gi % len(PALETTE)]
             for ax, col in zip(axes, columns):
-                # one column per training run (instance seed, method seed); runs that did not depend on the
-                # instance seed wrote equal curves for every seed: those count once
-                table = frame.pivot_table(index="episode", columns="_run", values=col, aggfunc="mean")
-                table = table.T.drop_duplicates().T.sort_index().rolling(window, min_periods=1).mean()
+                table = run_table(frame, col)
+                if table.empty:
+                    continue
+                validation_only = col.startswith(VALIDATION_PREFIX)
+                if not validation_only:
+                    table = table.rolling(window, min_periods=1).mean()
                 mean = table.mean(axis=1)
                 std = table.std(axis=1, ddof=1) if table.shape[1] > 1 else None
-                n_seeds = table.shape[1]
-                color = PALETTE[gi % len(PALETTE)]
+                n_runs = table.shape[1]
                 x = np.asarray(table.index, dtype=float)
+                run_text = f"{n_runs} run{'s' if n_runs != 1 else ''}"
                 ax.plot(x, mean.to_numpy(dtype=float), color=color, linewidth=1.2,
-                        label=f"{label} ({n_seeds} run{'s' if n_seeds != 1 else ''})")
+                        marker="D" if validation_only else None, markersize=4,
+                        label=f"{label} ({run_text})" + (": greedy validation" if validation_only else ""))
                 if std is not None:
                     ax.fill_between(x, (mean - std).to_numpy(dtype=float), (mean + std).to_numpy(dtype=float),
                                     color=color, alpha=0.18, linewidth=0)
+                val = None
+                if col in paired:
+                    vtable = run_table(frame, paired[col])
+                    if not vtable.empty:
+                        vmean = vtable.mean(axis=1)
+                        vx = np.asarray(vtable.index, dtype=float)
+                        ax.plot(vx, vmean.to_numpy(dtype=float), color=color, linestyle="--", marker="D",
+                                markersize=4, linewidth=1.0, label=f"{label}: greedy validation")
+                        val = (vx.tolist(), vmean.to_numpy(dtype=float).tolist())
+                panels[col].append((label, color, x.tolist(), mean.to_numpy(dtype=float).tolist(),
+                                    std.to_numpy(dtype=float).tolist() if std is not None else None, n_runs, val))
         for ax, col in zip(axes, columns):
-            ax.set_title(col)
+            ax.set_title(col + (" (training mode and greedy validation)" if col in paired else ""), fontsize=10)
             ax.set_xlabel("episode")
-            ax.set_ylabel(f"{col} (moving average)")
+            integer_episode_ticks(ax)
+            ax.set_ylabel(col if col.startswith(VALIDATION_PREFIX) else f"{col} (moving average)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         window_text = ", ".join(str(w) for w in sorted(windows))
         fig.suptitle(f"{method}: training curves, moving average over {window_text} episode(s) (1 %), "
                      "mean over training runs ± 1 std")
         fig.tight_layout()
+        val_text = ""
+        if paired or any(c.startswith(VALIDATION_PREFIX) for c in columns):
+            val_text = (" Dashed with diamonds: the greedy validation score (ε = 0, no learning, on the validation "
+                        "seeds) at the episodes where it was measured, beside the training-mode (ε-greedy) score; "
+                        "a gap between them is the exploration's and the policy's difference.")
+        chart = charts.convergence_chart(method, columns, [(c, panels[c]) for c in columns], window_text)
         figs.save(fig, name, f"{method}: training curves ({', '.join(columns)}) per configuration; moving average "
                              f"over {window_text} episode(s) (1 % of the episodes), mean over training runs "
-                             "(instance seed, method seed) with a ±1 std band.")
+                             f"(instance seed, method seed) with a ±1 std band.{val_text}", chart=chart)
 
 
 # ----------------------------------------------------------------------------------------------- family figures

@@ -11,6 +11,8 @@ from pathlib import Path
 from optkit.errors import InputError
 
 GAP_FLAG = 0.01                     # reference instances with a gap above 1 % are flagged
+BOOTSTRAP_RESAMPLES = 10_000        # resamples of the seeds for the paired intervals
+BOOTSTRAP_SEED = 0                  # the intervals are reproducible
 # table columns written by the runner that are not evaluator metrics: unit, direction
 RUNNER_COLUMNS = {"train_s": ("s", "lower"), "decision_s": ("s", "lower"), "wall_s": ("s", "lower"),
                   "frac_bound": ("-", "higher")}
@@ -38,6 +40,7 @@ class Results:
     radar_axes: list = field(default_factory=list)
     heat_metrics: list = field(default_factory=list)
     runtime_metric: str = "decision_s"
+    paired_metrics: list = field(default_factory=list)   # metrics of the paired comparisons of method orderings
 
 
 def load_results(directory) -> Results:
@@ -108,6 +111,9 @@ def load_results(directory) -> Results:
     res.radar_axes = list(settings.radar_axes or res.sweep_panels)
     res.heat_metrics = list(settings.heat_metrics or ([primary] if primary else []))
     res.runtime_metric = settings.runtime_metric
+    # paired comparisons: the primary metric and the first results-table metric, where they rank methods
+    paired = ([primary] if primary else []) + res.report_metrics[:1]
+    res.paired_metrics = [m for m in dict.fromkeys(paired) if res.better.get(m) in ("higher", "lower")]
     return res
 
 
@@ -279,3 +285,60 @@ class ReportContext:
         """The record of the series' lowest (seed, method seed) at one place, or None."""
         found = self.cell_records(scenario, point, method, config)
         return found[0] if found else None
+
+
+# ----------------------------------------------------------------------------------------------- paired comparisons
+
+def seed_values(res: Results, scenario: str, point: str, method: str, config: str, metric: str) -> dict:
+    """{instance seed: value of the metric averaged over the method seeds} of one series at one place (finished,
+    non-error rows with a finite value)."""
+    rows = group_rows(res, scenario, point, method, config)
+    if metric not in rows or rows.empty:
+        return {}
+    values = rows[["seed", metric]].astype(float)
+    values = values[values[metric].map(math.isfinite)]
+    return {int(seed): float(v) for seed, v in values.groupby("seed")[metric].mean().items()}
+
+
+def bootstrap_interval(diffs, level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of paired differences (resampling the seeds with replacement);
+    (NaN, NaN) for fewer than two differences."""
+    import numpy as np
+
+    d = np.asarray(diffs, dtype=float)
+    if d.size < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def paired_comparisons(res: Results, scenario: str, point: str, metric: str) -> list[dict]:
+    """Adjacent pairs of the method ordering on `metric` at one place (series ranked by their mean, best first):
+    for A ranked above B, the paired differences A − B over the instance seeds both have, their mean, its 95 %
+    bootstrap interval and the verdict ("A better", "B better" or "not resolved" when the interval holds 0)."""
+    series = []
+    for method, config in series_list(res):
+        values = seed_values(res, scenario, point, method, config, metric)
+        if values:
+            series.append(((method, config), values, sum(values.values()) / len(values)))
+    sign = -1.0 if res.better.get(metric) == "lower" else 1.0
+    series.sort(key=lambda item: -sign * item[2])
+    out = []
+    for (a, va, _), (b, vb, _) in zip(series, series[1:]):
+        seeds = sorted(set(va) & set(vb))
+        diffs = [va[s] - vb[s] for s in seeds]
+        mean = sum(diffs) / len(diffs) if diffs else float("nan")
+        lo, hi = bootstrap_interval(diffs)
+        if not math.isfinite(lo):
+            verdict = "not resolved (fewer than 2 seeds)"
+        elif min(sign * lo, sign * hi) > 0:
+            verdict = f"{series_name(*a)} better"
+        elif max(sign * lo, sign * hi) < 0:
+            verdict = f"{series_name(*b)} better"
+        else:
+            verdict = "not resolved"
+        out.append({"a": a, "b": b, "seeds": seeds, "mean": mean, "low": lo, "high": hi, "verdict": verdict})
+    return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from optkit.report.results import (GAP_FLAG, Results, expected_count, group_rows, metric_stats, reference_flags,
-                                   series_list, series_name)
+from optkit.report.results import (BOOTSTRAP_RESAMPLES, GAP_FLAG, Results, expected_count, group_rows, metric_stats,
+                                   paired_comparisons, reference_flags, series_list, series_name)
 
 STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error")
 INCOMPLETE = "†"              # marks a mean over fewer rows than the manifest expects
@@ -249,3 +249,30 @@ def _table_row(res: Results, sc: str, label: str, method: str, config: str, metr
             text += f" {INCOMPLETE}"
         cells.append(text)
     return cells
+
+
+def paired_section(res: Results) -> list[str]:
+    """'## Paired comparisons': per scenario point and paired metric, the method ordering tested pair by pair
+    (method A ranked just above B: mean paired difference A − B over the seeds both have, 95 % bootstrap interval)."""
+    lines = ["## Paired comparisons of the method ordering", "",
+             f"Methods ranked by their mean; each row compares a method with the next one on the same instance seeds "
+             f"(values averaged over method seeds first): the mean paired difference A − B, its 95 % percentile "
+             f"bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples of the seeds, fixed random seed) and the seeds "
+             "used. 'not resolved': the interval holds 0, so these seeds do not order the two methods.", ""]
+    found = False
+    for sc in res.sweep["scenarios"]:
+        for label, name in res.points[sc]:
+            for metric in res.paired_metrics:
+                pairs = paired_comparisons(res, sc, label, metric)
+                if not pairs:
+                    continue
+                found = True
+                where = f"`{sc}`" + (f", {_point_title(res, sc, label, name)}" if label else "")
+                better = "higher" if res.better.get(metric) != "lower" else "lower"
+                lines += [f"{where}, {column_title(res, metric)} ({better} is better):", ""]
+                rows = [[series_name(*p["a"]), series_name(*p["b"]), format_number(p["mean"]),
+                         f"[{format_number(p['low'])}, {format_number(p['high'])}]", len(p["seeds"]),
+                         _ranges(p["seeds"]), p["verdict"]] for p in pairs]
+                lines += md_table(["method A", "method B", "mean A − B", "95 % bootstrap interval", "seeds",
+                                   "seed ids", "ordering"], rows) + [""]
+    return lines if found else []
