@@ -246,6 +246,12 @@ class SACLearner:
         """Lagrange multipliers λ (K,) float64 (a copy)."""
         return self._lambda.copy()
 
+    def set_multipliers(self, values) -> None:
+        """Set λ (K,) from outside (e.g. an on-policy per-episode dual step, sagin D48; use lambda_lr = 0 so that
+        the gradient steps leave them alone)."""
+        values = np.asarray(values, dtype=np.float64).reshape(self.n_costs)
+        self._lambda = np.clip(values, 0.0, self.config.lambda_max)
+
     @property
     def ready(self) -> bool:
         """Whether the warm-up is over (buffer holds ≥ learning_starts transitions)."""

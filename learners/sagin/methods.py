@@ -20,7 +20,14 @@ environment step: one batched forward pass per level, the Switch target is argma
 candidate set (ties: lowest index, §7.1 step 2), all active UAVs step, their transitions go into one replay per
 level (arrival terminal, N_max truncation bootstrapped, UAVs that finished produce no more transitions), then
 exactly ONE gradient step per learning level (§7.1 step 9). Warm-up: uniform random actions on both levels until a
-level's replay holds `learning_starts` transitions (the learner cores do it). ε per episode (§7.1 step 7).
+level's replay holds `learning_starts` transitions (the learner cores do it). ε per episode (§7.1 step 7), reaching
+its floor after 80 % of the episodes (D51). CSAC multipliers (D48): not from the replay batch (the core's per-step
+rate is 0) but once per training episode, μ_k ← clip(μ_k + η_λ,ep (ḡ_k − d_k), 0, μ_max), ḡ_k the mean cost over
+every UAV-step of the last W = ⌈lambda_window_uavs / N_U⌉ training episodes (the behaviour policy's own costs).
+Validation monitor (D52): every ⌈E / validation_points⌉ episodes and after the last one, the deterministic policy
+flies the `validation_starts` starts of `rng_val` (generator.validation_starts) in the training env; the curve
+row records val_objective (J, E30 with D49's failure penalty, env backend) and val_success. The final networks are
+evaluated (the paper's rows); the monitor only records.
 The greedy top levels decide b(n+1) from the measurements at q(n), t_n (the env's backend): RSRP (E22; the cached
 raster's GN/AN RSRP plus the exact SN RSRP when training), rate (E21) or large-scale SINR (E23).
 
@@ -40,7 +47,9 @@ SeedSequence(entropy=S, spawn_key=(5, ν)), spawned into (top rng, lower rng, to
 """
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 
 import numpy as np
 
@@ -153,7 +162,7 @@ class Agent:
                 buffer=buf, batch=int(config["batch"]), learning_starts=int(config["learning_starts"]),
                 alpha=float(config["alpha_init"]), target_entropy=float(config["target_entropy"]),
                 cost_limits=(float(config["d_qos"]), float(config["d_bnd"])) if constrained else (),
-                lambda_init=float(config["lambda_init"]), lambda_lr=float(config["lambda_lr"]),
+                lambda_init=float(config["lambda_init"]), lambda_lr=0.0,          # D48: per episode, below
                 lambda_max=float(config["lambda_max"]))
             self.low = sac_core.SACLearner(obs_dim, 3, cfg, rng_low, torch_seed=torch_low,
                                            n_costs=2 if constrained else 0)
@@ -233,6 +242,15 @@ class Agent:
                       - res.g_bnd[idx])
             self.low.observe_batch(act["s"], act["a_low"], reward, s_next, done, lattice_mask(env.q[idx], env.q_f))
 
+    def dual_step(self, mean_costs: np.ndarray) -> None:
+        """D48: one projected dual-ascent step of the CSAC multipliers from the on-policy mean costs (ḡ_qos, ḡ_bnd)
+        of the last W training episodes; no-op for the other lower levels."""
+        if self.lower_rule == "csac":
+            limits = np.array([float(self.config["d_qos"]), float(self.config["d_bnd"])])
+            mu = sac_core.project_multipliers(self.low.multipliers, np.asarray(mean_costs, dtype=float), limits,
+                                              float(self.config["lambda_lr"]), float(self.config["lambda_max"]))
+            self.low.set_multipliers(mu)
+
     def update(self) -> None:
         """Exactly one gradient step per learning level (no-op during its warm-up), §7.1 step 9."""
         if self.top is not None:
@@ -285,11 +303,16 @@ def train_on(inst, config: dict, seed: int, *, progress_every: int = 0, label: s
     max_steps = int(config.get("max_episode_steps", 0)) or env.n_max
     counters = {"steps": 0}
     _, _, torch_top, _ = run_seeds(inst.seed, seed)
+    window = deque(maxlen=math.ceil(int(config["lambda_window_uavs"]) / starts.shape[1]))  # W episodes (D48)
+    points = int(config.get("validation_points", 0))
+    val_every = math.ceil(E / points) if points > 0 else 0
+    val_env = SaginEnv(inst, backend) if val_every else None
+    val_starts = G.validation_starts(inst, int(config["validation_starts"])) if val_every else None
 
     def episode(e: int) -> dict:
         eps = agent.epsilon(e, E)
         env.reset(starts[e])
-        steps = 0
+        steps, uav_steps = 0, 0
         while not env.done and steps < max_steps:
             idx = np.flatnonzero(env.active)
             act = agent.act(env, idx, eps)
@@ -297,15 +320,26 @@ def train_on(inst, config: dict, seed: int, *, progress_every: int = 0, label: s
             agent.observe(env, idx, act, res)
             agent.update()
             steps += 1
+            uav_steps += idx.size
         counters["steps"] += steps
         summary = env.summary()
+        window.append((summary["sum_g_qos"].sum(), summary["sum_g_bnd"].sum(), uav_steps))
+        g_qos, g_bnd, n = (float(sum(w[k] for w in window)) for k in range(3))
+        agent.dual_step(np.array([g_qos, g_bnd]) / max(n, 1.0))                          # D48
         mu_qos, mu_bnd = agent.multipliers()
         alpha = agent.low.alpha if isinstance(agent.low, sac_core.SACLearner) else 0.0
         ret_low = float(summary["return_low"].mean())
-        return {"return_top": float(summary["return_top"].mean()), "return_low": ret_low, "return": ret_low,
-                "mu_qos": mu_qos, "mu_bnd": mu_bnd, "alpha": float(alpha), "epsilon": float(eps),
-                "steps": steps, "grad_steps": agent.grad_steps, "success": float(summary["success"].mean()),
-                "rate_mbps": float(summary["rate_mbps"].mean()), "switches": float(summary["switches"].mean())}
+        row = {"return_top": float(summary["return_top"].mean()), "return_low": ret_low, "return": ret_low,
+               "mu_qos": mu_qos, "mu_bnd": mu_bnd, "alpha": float(alpha), "epsilon": float(eps),
+               "steps": steps, "grad_steps": agent.grad_steps, "success": float(summary["success"].mean()),
+               "rate_mbps": float(summary["rate_mbps"].mean()), "switches": float(summary["switches"].mean()),
+               "objective": float(summary["objective"].mean()),
+               "floor_projections": float(summary["floor_projections"].mean()),
+               "boundary_events": float(summary["boundary_events"].mean())}
+        if val_every and ((e + 1) % val_every == 0 or e == E - 1):                        # D52 monitor
+            val = deterministic_rollout(val_env, agent, val_starts)
+            row.update(val_objective=float(val["objective"].mean()), val_success=float(val["success"].mean()))
+        return row
 
     start = time.perf_counter()
     with deterministic(torch_top):
@@ -326,6 +360,16 @@ def _fit(method: str):
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
+def deterministic_rollout(env: SaginEnv, agent: Agent, starts: np.ndarray) -> dict:
+    """Fly the deterministic policy (greedy Q, tanh(μ)) from `starts` (N, 3) in `env` to the end; env.summary()."""
+    env.reset(starts)
+    while not env.done:
+        idx = np.flatnonzero(env.active)
+        act = agent.act(env, idx, None)
+        env.step(act["top"], act["direction"], act["target"])
+    return env.summary()
+
+
 def rollout(inst, agent: Agent) -> tuple[object, float]:
     """Deterministic rollout of every test UAV with the exact backend (§6.1, §6.4): (Decisions, decision seconds)."""
     env = SaginEnv(inst, "exact")

@@ -65,17 +65,43 @@ def test_check31_shifted_reward_and_circling(tiny):
 
 # ----------------------------------------------------------------------------------------- check 32
 @pytest.mark.parametrize("r_req", [1000.0, 0.0])
-def test_check32_qos_multiplier(r_req):
+def test_check32_multipliers_per_episode_from_on_policy_costs(r_req):               # D48
     inst = _inst("quick", overrides={"qos": {"r_req": r_req}})
-    config = _config("rsrp-csac", max_episodes=3, max_episode_steps=25, learning_starts=40, batch=16)
+    config = _config("rsrp-csac", max_episodes=3, max_episode_steps=25, learning_starts=40, batch=16,
+                     lambda_init=0.5)
     _, curve, _ = M.train_on(inst, config, 0)
     mu = [r["mu_qos"] for r in curve]
-    if r_req > 0:                      # R_req above every rate: g_qos ≈ 1 > d_qos = 0, μ_qos climbs every step
-        assert 0.0 < mu[0] < mu[1] < mu[2] <= 100.0
-        steps = curve[-1]["grad_steps"]
-        assert mu[2] == pytest.approx(1e-3 * steps, rel=0.02)      # η_λ (mean g_qos − 0) per step, g_qos ≈ 1
-    else:                              # g_qos ≡ 0: μ_qos stays 0
-        assert mu == [0.0, 0.0, 0.0]
+    mu_bnd = [r["mu_bnd"] for r in curve]
+    if r_req > 0:                      # R_req above every rate: ḡ_qos ≈ 1 > d_qos = 0, one step of η_λ,ep per episode
+        assert 0.5 < mu[0] < mu[1] < mu[2]
+        assert np.diff([0.5] + mu) == pytest.approx([0.05] * 3, rel=0.02)
+    else:                              # g_qos ≡ 0 = d_qos: μ_qos does not move
+        assert mu == [0.5, 0.5, 0.5]
+    # no boundary event in 25 steps from the test starts (floor proposals are projections, D47): μ_bnd decays by
+    # η_λ,ep·d_bnd per episode
+    assert all(r["boundary_events"] == 0 for r in curve)
+    assert np.diff([0.5] + mu_bnd) == pytest.approx([-0.05 * 0.01] * 3, rel=1e-9)
+
+
+def test_check33_epsilon_floor_after_75_percent_of_every_budget():              # D51
+    from optkit.learners.ddqn import episode_epsilon
+
+    for method in ("ddqn-csac", "drl", "ddqn-sac", "ddqn-sl"):
+        for budget in ("smoke", "quick", "fast", "reduced", "paper"):
+            config = harness.load_config("sagin", method, budget)
+            for preset in ("quick", "check-1uav", "paper-default"):
+                E = M.n_episodes(_params_only(preset), config)
+                eps = [episode_epsilon(e, E, config["eps_start"], config["eps_end"], config["eps_reach_divisor"])
+                       for e in range(E)]
+                floor = [e for e, x in enumerate(eps) if x <= config["eps_end"] + 1e-12]
+                assert not floor or floor[0] >= 0.75 * E, (method, budget, preset, floor[0], E)
+                assert min(eps) > 0.0
+
+
+def _params_only(preset):
+    class Train:                                    # n_episodes reads train_episodes only
+        train_episodes = load_scenario("sagin", preset).params["train"]["episodes"]
+    return Train
 
 
 # ----------------------------------------------------------------------------------------- switch rule, masks
@@ -150,9 +176,9 @@ def test_training_is_deterministic_and_records_the_curve(tiny):
         for key in ("online",) if level == "top" else ("actor",):
             assert all(np.array_equal(first[key][k].numpy(), s2["model"][level][key][k].numpy()) for k in first[key])
     keys = {"episode", "return_top", "return_low", "return", "mu_qos", "mu_bnd", "alpha", "epsilon", "steps",
-            "grad_steps", "success", "rate_mbps", "switches"}
+            "grad_steps", "success", "rate_mbps", "switches", "objective", "floor_projections", "boundary_events"}
     assert set(c1[0]) == keys and c1[0]["return"] == c1[0]["return_low"]
-    assert c1[0]["epsilon"] == 0.5 and c1[1]["epsilon"] == 0.05                  # E = 2: floor from E/3 on
+    assert c1[0]["epsilon"] == 0.5 and c1[1]["epsilon"] == pytest.approx(0.5 * 0.1 ** 0.625)   # E = 2 (D51)
     assert e1["env_steps"] == sum(r["steps"] for r in c1)
     assert e1["grad_steps"] == e1["env_steps"] - 30 + 1                        # one step per level per env step
     _, c3, _ = M.train_on(tiny, config, 4)
