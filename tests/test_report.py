@@ -311,3 +311,125 @@ def test_cli_report_not_a_results_directory(tmp_path):
     (tmp_path / bench.MANIFEST).write_text("{not json")
     with pytest.raises(InputError, match="not an optkit manifest"):
         write_report(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------- issue-13 report parts
+
+def test_paired_comparisons_hand_computed(tmp_path):
+    from optkit.report import load_results
+    from optkit.report.results import bootstrap_interval, paired_comparisons
+
+    rows = write_results(tmp_path, points=["7"], seeds=(0, 1, 2, 3))
+    res = load_results(tmp_path)
+    pairs = paired_comparisons(res, "sweep-requests", "7", "objective")
+    value = {(r["method"], r["seed"]): r["objective"] for r in rows}
+    means = {m: statistics.mean(value[(m, s)] for s in range(4)) for m in METHODS}
+    order = sorted(METHODS, key=lambda m: -means[m])                    # objective: higher is better
+    assert [(p["a"][0], p["b"][0]) for p in pairs] == list(zip(order, order[1:]))
+    for p in pairs:
+        diffs = [value[(p["a"][0], s)] - value[(p["b"][0], s)] for s in range(4)]
+        assert p["seeds"] == [0, 1, 2, 3] and p["mean"] == pytest.approx(statistics.mean(diffs))
+        assert min(diffs) <= p["low"] <= p["mean"] <= p["high"] <= max(diffs)
+        resolved = p["low"] > 0
+        assert p["verdict"] == (f"{p['a'][0]} better" if resolved else "not resolved")
+    # constant differences: the interval is the difference itself; one seed: no interval
+    assert bootstrap_interval([2.0, 2.0, 2.0]) == (2.0, 2.0)
+    assert all(math.isnan(x) for x in bootstrap_interval([1.0]))
+    lo, hi = bootstrap_interval([1.0, 2.0, 3.0, 4.0])
+    assert 1.0 <= lo < 2.5 < hi <= 4.0 and bootstrap_interval([1.0, 2.0, 3.0, 4.0]) == (lo, hi)   # reproducible
+    report = write_report(tmp_path).read_text()
+    assert "## Paired comparisons of the method ordering" in report
+    assert "`sweep-requests`, R = 7, objective (higher is better):" in report
+    assert "`sweep-requests`, R = 7, acc_pct [%] (higher is better):" in report
+
+
+def test_paired_comparison_lower_is_better_orders_and_decides(tmp_path):
+    from optkit.report import load_results
+    from optkit.report.results import paired_comparisons
+
+    write_results(tmp_path, methods=["allocate", "random"], points=["7"], seeds=(0, 1, 2))
+    rows = [json.loads(line) for line in (tmp_path / bench.ROWS).read_text().splitlines()]
+    with open(tmp_path / bench.ROWS, "w") as fh:
+        for row in rows:
+            row["latency_ms"] = 10.0 + row["seed"] + (5.0 if row["method"] == "random" else 0.0)
+            fh.write(json.dumps(row) + "\n")
+    res = load_results(tmp_path)
+    (pair,) = paired_comparisons(res, "sweep-requests", "7", "latency_ms")
+    assert pair["a"] == ("allocate", "") and pair["mean"] == pytest.approx(-5.0)
+    assert pair["low"] == pytest.approx(-5.0) and pair["high"] == pytest.approx(-5.0)
+    assert pair["verdict"] == "allocate better"
+
+
+def test_acceptance_counts_beside_percentages(tmp_path):
+    write_results(tmp_path, methods=["allocate", "random"], points=["7"], seeds=(0, 1))
+    rows = [json.loads(line) for line in (tmp_path / bench.ROWS).read_text().splitlines()]
+    accepted = {("allocate", 0): 5, ("allocate", 1): 6, ("random", 0): 1, ("random", 1): 0}
+    with open(tmp_path / bench.ROWS, "w") as fh:
+        for row in rows:
+            n = accepted[(row["method"], row["seed"])]
+            row.update(accepted=n, acc_pct=100 * n / 7)
+            fh.write(json.dumps(row) + "\n")
+    report = write_report(tmp_path).read_text()
+    assert "## Accepted requests (counts beside the percentages and ratios)" in report
+    cells = table_row(report, "## Accepted requests (counts beside the percentages and ratios)", "random")
+    assert cells[1:6] == ["2", "1 / 14", f"{100 / 14:.4g} ± {statistics.stdev([100 / 7, 0]):.4g}", "11 / 14",
+                          f"{1 / 11:.4g}"]
+    cells = table_row(report, "## Accepted requests (counts beside the percentages and ratios)", "allocate")
+    assert cells[2] == "11 / 14" and cells[5] == "1"
+
+
+def test_validation_curves_beside_training_curves(tmp_path):
+    import pandas as pd
+
+    from optkit.report import Figures, curve_columns, load_results
+    from optkit.report.figures import convergence_figures
+
+    write_results(tmp_path, curves=True)
+    for path in sorted((tmp_path / bench.CURVES).glob("*.csv")):
+        frame = pd.read_csv(path)
+        frame["val_return"] = np.where(frame["episode"] % 50 == 49, 7.0, np.nan)
+        frame["val_pl_steps"] = np.where(frame["episode"] % 50 == 49, 3.0, np.nan)
+        frame.to_csv(path, index=False)
+    frame = pd.read_csv(path)
+    columns, paired = curve_columns(frame)
+    assert columns == ["return", "r_hl", "val_pl_steps"] and paired == {"return": "val_return"}
+    figs = Figures(tmp_path / "figures")
+    figs.folder.mkdir()
+    convergence_figures(load_results(tmp_path), figs, [])
+    (name, caption, _), = figs.written
+    assert name == "convergence-perfect.png" and "greedy validation score" in caption
+    chart = figs.charts[name]
+    val = [t for t in chart.data if t.name and t.name.endswith("greedy validation")]
+    assert len(val) == 2 and list(val[0].x) == [49.0, 99.0, 149.0, 199.0, 249.0, 299.0] and set(val[0].y) == {7.0}
+    # without validation columns: no validation trace and no caption sentence
+    write_results(tmp_path / "plain", curves=True)
+    figs = Figures(tmp_path / "plain" / "figures")
+    figs.folder.mkdir()
+    convergence_figures(load_results(tmp_path / "plain"), figs, [])
+    assert "greedy validation" not in figs.written[0][1]
+
+
+def test_episode_ticks_are_integers(tmp_path):
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from optkit.report import integer_episode_ticks
+
+    ax = Figure().add_subplot()
+    ax.plot([0, 1, 2, 3], [1.0, 2.0, 1.5, 3.0])
+    integer_episode_ticks(ax)
+    ticks = [t for t in ax.get_xticks() if 0 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    # a four-episode training curve: the report's chart and figure use whole episodes
+    folder = tmp_path / bench.CURVES
+    write_results(tmp_path)
+    folder.mkdir()
+    pd.DataFrame({"episode": range(4), "return": [1.0, 2.0, 1.5, 3.0], "method": "perfect", "config": "",
+                  "scenario": "tiny", "point": "", "method_seed": 0}).to_csv(folder / "perfect.csv", index=False)
+    from optkit.report import Figures, load_results
+    from optkit.report.figures import convergence_figures
+
+    figs = Figures(tmp_path / "figures")
+    figs.folder.mkdir()
+    convergence_figures(load_results(tmp_path), figs, [])
+    assert figs.charts["convergence-perfect.png"].layout.xaxis.tickformat == "d"

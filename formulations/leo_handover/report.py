@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from optkit import report as core
+from optkit.report import charts
 from optkit.errors import InputError
 
 FAMILY = "leo-handover"
@@ -22,6 +23,7 @@ GENERIC_FIGURES = ("sweep",)                         # drawn by optkit.report it
 PARETO_LAMBDAS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, "lex")
 PARETO_BUDGET_STEPS = 150_000                        # Σ_episodes L above which the P2-B front is left out (its
                                                      # (j, h) recursion loops over steps in Python: ~20 µs a step)
+VALIDATION_PREFIX = core.VALIDATION_PREFIX            # greedy validation columns of the curves (val_<metric>)
 SMOOTH_EPISODES = 20                                 # §6.4 trailing moving average of the training curves
 N_BLOCKS = 10                                        # §6.4 bar charts: 10 blocks of n_train_episodes / 10
 GEOMETRY_MAX_PAIRS = 200_000
@@ -248,9 +250,15 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
             figs.skip(f"training-{tag}.png", f"no training curves for {scenario} {point}".strip())
             continue
         data = {}
+        with_validation = False
         for key in learners:
             frame = here[(here["method"] == key[0]) & (here["config"] == key[1])]
             data[key] = {m: seed_curves(frame, m) for m, _ in metrics}
+            for m, _ in metrics:             # the greedy validation score where the curves have it (sparse)
+                col = VALIDATION_PREFIX + m
+                if col in frame and frame[col].notna().any():
+                    x, mean, _, _ = seed_curves(frame[frame[col].notna()], col)
+                    data[key][col] = (x, mean)
         fig = Figure(figsize=(5.0 * len(metrics), 8.0))
         axes = fig.subplots(2, len(metrics), squeeze=False)
         width = 0.8 / len(learners)
@@ -263,12 +271,19 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
                 name = core.series_name(*key)
                 ax.plot(x, raw, color=color, alpha=0.18, linewidth=0.7)
                 ax.plot(x, smooth, color=color, linewidth=1.5, label=f"{name} ({n_seeds} seed{'s' * (n_seeds != 1)})")
+                val = data[key].get(VALIDATION_PREFIX + metric)
+                if val is not None:
+                    ax.plot(val[0], val[1], color=color, linestyle="--", marker="D", markersize=3.5, linewidth=1.0,
+                            label=f"{name}: greedy validation")
+                    with_validation = True
                 blocks = block_means(raw)
                 n_blocks_used.add(blocks.size)
                 bx.bar(np.arange(blocks.size) + (i - (len(learners) - 1) / 2) * width, blocks, width, color=color,
                        label=name)
             ax.set_title(label)
             ax.set_xlabel("training episode")
+            core.integer_episode_ticks(ax)
+            core.integer_episode_ticks(bx)
             ax.set_ylabel(f"{metric} ({SMOOTH_EPISODES}-episode moving average)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
@@ -285,10 +300,13 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
                             "curve in the results: a method that does not train, such as `distance`, records none "
                             "here; its test values are in the table below).")
         blocks_text = ", ".join(str(b) for b in sorted(n_blocks_used))
+        val_text = (" Dashed with diamonds: the greedy validation score (ε = 0, no learning) where it was measured, "
+                    "beside the training-mode score." if with_validation else "")
         figs.save(fig, f"training-{tag}.png",
                   f"{_place_title(scenario, point)}: top: seed-averaged G, f_HO and LD per training episode (faint: "
                   f"raw seed mean; bold: trailing {SMOOTH_EPISODES}-episode moving average); bottom: means over "
-                  f"{blocks_text} consecutive blocks of n/{N_BLOCKS} training episodes (§6.4).{skipped_text}")
+                  f"{blocks_text} consecutive blocks of n/{N_BLOCKS} training episodes (§6.4).{val_text}"
+                  f"{skipped_text}")
         fig = Figure(figsize=(5.0 * len(metrics), 4.0))
         axes = fig.subplots(1, len(metrics), squeeze=False)[0]
         for ax, (metric, label) in zip(axes, metrics):
@@ -301,6 +319,7 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
                         label=core.series_name(*key))
             ax.set_title(f"{label} (min–max normalised)")
             ax.set_xlabel("training episode")
+            core.integer_episode_ticks(ax)
             ax.set_ylim(-0.05, 1.05)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
@@ -338,19 +357,27 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
 # ----------------------------------------------------------------------------------------------- EXP-2, EXP-7 bars
 
 def _bar_figure(ctx: core.ReportContext, scenario: str, point: str, series, metrics, title: str):
-    """Horizontal bars (one panel per metric) of mean ± std over seeds per series, coloured by method kind."""
+    """Horizontal bars (one panel per metric, two panels a row) of mean ± std over seeds per series, coloured by
+    method kind; returns the matplotlib figure and the interactive chart of report.html."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     labels = [core.series_name(*s) for s in series]
     colors = [KIND_COLORS.get(_kind(m), "#7f7f7f") for m, _ in series]
-    fig = Figure(figsize=(4.2 * len(metrics), 1.4 + 0.32 * len(series)))
-    axes = fig.subplots(1, len(metrics), squeeze=False, sharey=True)[0]
+    n_cols = min(2, len(metrics))
+    n_rows = -(-len(metrics) // n_cols)
+    panel_height = max(2.4, 0.9 + 0.3 * len(series))
+    fig = Figure(figsize=(5.0 * n_cols + 1.4, panel_height * n_rows + 0.9))
+    grid = fig.subplots(n_rows, n_cols, squeeze=False, sharey=True)
+    for ax in grid.ravel()[len(metrics):]:
+        ax.set_visible(False)
     y = np.arange(len(series))
-    for ax, metric in zip(axes, metrics):
+    panels = []
+    for ax, metric in zip(grid.ravel(), metrics):
         stats = [ctx.stats(scenario, point, *s, metric) for s in series]
         means = np.array([st[0] for st in stats])
         stds = np.array([st[1] if st[2] > 1 else 0.0 for st in stats])
+        panels.append((core.axis_label(ctx.res, metric), means.tolist(), stds.tolist()))
         ax.barh(y, np.nan_to_num(means), color=colors)
         has_std = stds > 0
         if has_std.any():
@@ -361,14 +388,15 @@ def _bar_figure(ctx: core.ReportContext, scenario: str, point: str, series, metr
                 ax.text(0, yi, " n/a", va="center", fontsize=7, color="#555555")
         ax.set_title(core.axis_label(ctx.res, metric), fontsize=9)
         ax.grid(alpha=0.3, axis="x")
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels(labels, fontsize=8)
-    axes[0].invert_yaxis()
+    for row in grid:
+        row[0].set_yticks(y)
+        row[0].set_yticklabels(labels, fontsize=8)
+    grid[0, 0].invert_yaxis()
     handles = [Patch(color=c, label=KIND_NAMES[k]) for k, c in KIND_COLORS.items()]
     fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=3, frameon=False)
     fig.suptitle(title, fontsize=10, x=0.4)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return fig
+    return fig, charts.bar_chart(title, labels, colors, panels)
 
 
 def _comparison(ctx: core.ReportContext, figs) -> list[str]:
@@ -387,11 +415,11 @@ def _comparison(ctx: core.ReportContext, figs) -> list[str]:
             figs.skip(f"comparison-{tag}.png", f"no finished rows with handovers for {scenario} {point}".strip())
             continue
         metrics = [m for m in COMPARISON_METRICS if m in ctx.ok]
-        fig = _bar_figure(ctx, scenario, point, series, metrics,
-                          f"{scenario}{' ' + point if point else ''}: test comparison, mean ± std over seeds")
+        fig, chart = _bar_figure(ctx, scenario, point, series, metrics,
+                                 f"{scenario}{' ' + point if point else ''}: test comparison, mean ± std over seeds")
         figs.save(fig, f"comparison-{tag}.png",
                   f"{_place_title(scenario, point)}: f_HO, LD, G and η_HO = H_min/H per method (mean of per-seed "
-                  "means ± std over seeds; colour: learner, heuristic, offline reference).")
+                  "means ± std over seeds; colour: learner, heuristic, offline reference).", chart=chart)
         drawn = True
         header = ["method", "seeds"]
         for title, _ in CORE_TABLE:
@@ -446,10 +474,10 @@ def _gap(ctx: core.ReportContext, figs) -> list[str]:
         if not series or not metrics:
             figs.skip(f"gap-{tag}.png", f"no finished rows with η values for {scenario} {point}".strip())
             continue
-        fig = _bar_figure(ctx, scenario, point, series, metrics,
-                          f"{scenario}{' ' + point if point else ''}: gap to the offline optimum")
+        fig, chart = _bar_figure(ctx, scenario, point, series, metrics,
+                                 f"{scenario}{' ' + point if point else ''}: gap to the offline optimum")
         figs.save(fig, f"gap-{tag}.png", f"{_place_title(scenario, point)}: η_HO, η_LD, η_G and excess handovers "
-                                         "ΔH per method (mean ± std over seeds).")
+                                         "ΔH per method (mean ± std over seeds).", chart=chart)
         drawn = True
         rows = [[core.series_name(*s)] + [_stat_text(ctx.stats(scenario, point, *s, m)) for m in metrics]
                 for s in series]
@@ -469,6 +497,42 @@ def _group_labels(lams, H, Q) -> dict:
     for lam, h, q in zip(lams, H, Q):
         groups.setdefault((round(float(h), 9), round(float(q), 9)), []).append(_lam_label(lam))
     return groups
+
+
+LABEL_CHAR_PX = 6.5                                   # width of one label character at fontsize 7, 110 dpi
+LABEL_HEIGHT_PX = 14.0
+
+
+def label_clusters(points_px, names) -> list[list[int]]:
+    """Runs of consecutive points (in front order) whose labels, drawn up and to the left of the first point of the
+    run, would overlap: each run gets one label (its names joined), so no two labels overlap.
+    points_px: (n, 2) display coordinates; names: n label texts."""
+    clusters: list[list[int]] = []
+    for i, (x, y) in enumerate(points_px):
+        if clusters:
+            first = clusters[-1][0]
+            x0, y0 = points_px[first]
+            text = ", ".join(names[j] for j in clusters[-1] + [i])
+            width = (len(text) + 4) * LABEL_CHAR_PX
+            if abs(y - y0) < LABEL_HEIGHT_PX and abs(x - x0) < width:
+                clusters[-1].append(i)
+                continue
+        clusters.append([i])
+    return clusters
+
+
+def _annotate_front(ax, H, Q, lams) -> None:
+    """λ labels of the supported points, up and to the left of each point: no method lies there (the front bounds
+    every schedule from above-left), so the labels cover nothing; points whose labels would overlap share one
+    label ("λ = 0, 0.01, 0.03"). Call after the axes' limits and layout are final."""
+    groups = list(_group_labels(lams, H, Q).items())
+    px = ax.transData.transform(np.array([[h, q] for (h, q), _ in groups], dtype=float))
+    texts = [",".join(names) for _, names in groups]
+    for members in label_clusters(px, texts):
+        (h, q), _ = groups[members[0]]
+        ax.annotate("λ = " + ", ".join(texts[i] for i in members), (h, q), textcoords="offset points",
+                    xytext=(-4, 4), ha="right", va="bottom", fontsize=7,
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
 
 
 def pareto_episodes(tables, lams=PARETO_LAMBDAS) -> tuple[np.ndarray, np.ndarray]:
@@ -554,9 +618,6 @@ def _pareto(ctx: core.ReportContext, figs) -> list[str]:
                            f"these episodes have more than {PARETO_BUDGET_STEPS:,} steps in all (the report's time "
                            "budget).")
         ax.plot(H_mean, Q_mean, marker="o", color="black", linewidth=1.2, label="P2-λ supported points (DP)")
-        for i, ((h, q), names) in enumerate(_group_labels(lams, H_mean, Q_mean).items()):
-            ax.annotate("λ=" + ",".join(names), (h, q), textcoords="offset points", xytext=(5, -10 if i % 2 else 5),
-                        fontsize=7)
         x_max = max(1.0, float(np.nanmax(H_mean))) * 2.0
         placed, outside = [], []
         for i, (method, config) in enumerate(ctx.series_at(scenario, point, ("handovers", "reward"))):
@@ -577,7 +638,10 @@ def _pareto(ctx: core.ReportContext, figs) -> list[str]:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         ax.set_title(f"{scenario}{' ' + point if point else ''}: quality vs handovers "
                      f"({n_episodes} test episodes, {len(seeds)} seed{'s' * (len(seeds) != 1)})")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.04 * (hi - lo), hi + 0.06 * (hi - lo))       # room for the labels of the end points
         fig.tight_layout()
+        _annotate_front(ax, H_mean, Q_mean, lams)
         figs.save(fig, f"pareto-{tag}.png",
                   f"{_place_title(scenario, point)}: the offline quality–handover trade-off of the test episodes. "
                   f"Black: the Viterbi optimum of Σq − λH for λ ∈ {{{', '.join(_lam_label(x) for x in lams)}}} "

@@ -42,7 +42,8 @@ METRIC_TITLES = {"rate_mbps": "average link rate R̄ [Mbit/s]", "switches": "lin
 MOVING_AVERAGE = 50                                                     # §6.3: 50-episode moving average
 CURVE_PANELS = (("return_top", "top-level return Σ r^top", True), ("return_low", "lower-level return Σ r^low", True),
                 ("mu_qos", "QoS multiplier μ_qos", False), ("mu_bnd", "boundary multiplier μ_bnd", False),
-                ("alpha", "SAC temperature α_T", False), ("success", "arrival share per episode", True))
+                ("alpha", "SAC temperature α_T", False), ("success", "arrival share per episode", True),
+                ("val_objective", "greedy validation J (D49)", False))   # val_success is drawn in the success panel
 MILP_TOL = 1e-6                                                         # §9 milp_check: relative agreement
 MAX_PANELS = 8                                                          # trajectories-all panels per figure
 REFERENCE_CSV = "reference-per-uav.csv"
@@ -346,6 +347,8 @@ def _relative_rows(ctx: core.ReportContext, scenario: str, point: str, series) -
 def run_curves(frame, column: str, window: int = MOVING_AVERAGE):
     """(episodes, mean, std, n runs) over the training runs (one curves file each) of `column`, each run smoothed
     by a trailing moving average of `window` episodes first (window 1: raw)."""
+    if column.startswith(core.VALIDATION_PREFIX):          # measured on some episodes only
+        frame = frame[frame[column].notna()]
     table = frame.pivot_table(index="episode", columns="_file", values=column, aggfunc="mean").sort_index()
     table = table.rolling(window, min_periods=1).mean()
     mean = table.mean(axis=1)
@@ -385,6 +388,7 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
             ax.set_visible(False)
         groups = list(mframe.groupby(["config", "scenario", "point"], sort=False))
         several = len(groups) > 1
+        with_validation = False
         for gi, ((config, scenario, point), frame) in enumerate(groups):
             color = core.PALETTE[gi % len(core.PALETTE)]
             label = " ".join(t for t in (config, scenario, point_text(ctx, scenario, point)
@@ -395,9 +399,16 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
                     x, raw, _, _ = run_curves(frame, col, window=1)
                     ax.plot(x, raw, color=color, alpha=0.25, linewidth=0.6)
                 x, mean, std, n_runs = run_curves(frame, col, window=MOVING_AVERAGE if smooth else 1)
-                ax.plot(x, mean, color=color, linewidth=1.4, label=f"{label} ({n_runs} run{'s' * (n_runs != 1)})")
+                ax.plot(x, mean, color=color, linewidth=1.4, label=f"{label} ({n_runs} run{'s' * (n_runs != 1)})",
+                        marker="D" if col.startswith(core.VALIDATION_PREFIX) else None, markersize=3.5)
                 if n_runs > 1:
                     ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+                val_col = core.VALIDATION_PREFIX + col        # the greedy validation score, where it was measured
+                if val_col in frame and frame[val_col].notna().any():
+                    vx, vmean, _, _ = run_curves(frame[frame[val_col].notna()], val_col, window=1)
+                    ax.plot(vx, vmean, color=color, linestyle="--", marker="D", markersize=3.5, linewidth=1.0,
+                            label=f"{label}: greedy validation")
+                    with_validation = True
             for col, _, smooth in CURVE_PANELS:
                 if col in frame and np.isfinite(np.asarray(frame[col], dtype=float)).any():
                     _, mean, std, n_runs = run_curves(frame, col, window=MOVING_AVERAGE if smooth else 1)
@@ -408,6 +419,7 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
         for ax, (col, title, smooth) in zip(grid, panels):
             ax.set_title(title, fontsize=10)
             ax.set_xlabel("episode")
+            core.integer_episode_ticks(ax)
             ax.set_ylabel(f"{col} ({MOVING_AVERAGE}-episode moving average)" if smooth else f"{col} [-]")
             ax.grid(alpha=0.3)
         grid[0].legend(fontsize=8)
@@ -416,7 +428,9 @@ def _training(ctx: core.ReportContext, figs) -> list[str]:
         fig.tight_layout()
         figs.save(fig, name, f"{method}: top-level and lower-level returns (undiscounted per-episode sums, mean over "
                              f"UAVs; {MOVING_AVERAGE}-episode moving average, mean ± std over training runs) and the "
-                             "multiplier traces μ_qos, μ_bnd and the temperature α_T.")
+                             "multiplier traces μ_qos, μ_bnd and the temperature α_T."
+                             + (" Dashed with diamonds: the greedy validation score (no exploration, no learning) "
+                                "where it was measured, beside the training-mode score." if with_validation else ""))
         drawn = True
     if not drawn:
         return []

@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from optkit.errors import InputError
-from optkit.report.figures import (CURVE_ID_COLUMNS, PALETTE, Figures, convergence_figures, draw_family_figures,
-                                   heat_figure, radar_figure, radar_values, read_curves, runtime_figure, safe_name,
-                                   series_colors, sweep_figure)
+from optkit.report.figures import (CURVE_ID_COLUMNS, PALETTE, VALIDATION_PREFIX, Figures, convergence_figures,
+                                   curve_columns, draw_family_figures, heat_figure, integer_episode_ticks, radar_figure,
+                                   radar_values, read_curves, run_table, runtime_figure, safe_name, series_colors,
+                                   sweep_figure)
 from optkit.report.html import REPORT_HTML, write_html
 from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, ReportContext, Results, expected_count, group_rows,
                                    load_results, metric_stats, ok_rows, point_means, reference_flags, series_list,
@@ -36,7 +37,7 @@ FIGURES = "figures"
 __all__ = [
     "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT", "REPORT_HTML",
     "RUNNER_COLUMNS",
-    "STATUSES", "Figures", "ReportContext", "Results", "axis_label", "column_title", "completeness_section",
+    "STATUSES", "VALIDATION_PREFIX", "Figures", "curve_columns", "integer_episode_ticks", "run_table", "ReportContext", "Results", "axis_label", "column_title", "completeness_section",
     "convergence_figures", "draw_family_figures", "errors_section", "expected_count", "format_number", "format_stat",
     "group_rows", "heat_figure", "load_results", "md_table", "metric_stats", "ok_rows", "paired_section", "point_means",
     "radar_figure", "radar_values", "read_curves", "reference_flags", "reference_section", "results_section",
