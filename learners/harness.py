@@ -65,6 +65,22 @@ def load_config(family: str, method: str, budget: str, *, lr: float | None = Non
     return config
 
 
+def config_from(cls, config: dict):
+    """Build the configuration dataclass `cls` from a resolved configuration (load_config): every field of `cls`
+    must be given (the TOML file is the one source of values, the dataclass has no defaults); keys that are not
+    fields are refused, except the harness's own bookkeeping keys (base_seed)."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in config]
+    if missing:
+        raise InputError(f"{CONFIG_FILE}: '{missing[0]}' is not set for this learner ({cls.__name__})")
+    unknown = sorted(set(config) - set(names) - {"base_seed"})
+    if unknown:
+        raise InputError(f"{CONFIG_FILE}: '{unknown[0]}' is not a setting of {cls.__name__}")
+    return cls(**{n: config[n] for n in names})
+
+
 def split_preset(preset: str) -> tuple[str, str | None]:
     """'scenario' or 'scenario:point' -> (scenario, point or None)."""
     scenario, _, point = str(preset).partition(":")

@@ -38,7 +38,9 @@ class DuelingHead(nn.Module):
 
 class BranchingDuelingHead(nn.Module):
     """One shared value V(o) and one advantage head per branch (Decision D15):
-    Q_n(o,a) = V(o) + A_n(o,a) - mean_a A_n(o,·). features (B, F) -> Q (B, n_branches, n_actions)."""
+    Q_n(o,a) = V(o) + A_n(o,a) - mean_a A_n(o,·). features (B, F) -> Q (B, n_branches, n_actions).
+    forward(features, prior=None): `prior` (B, n_branches, n_actions) is added to the advantages before the mean
+    is taken (allocate D32's stay prior)."""
 
     def __init__(self, n_features: int, n_branches: int, n_actions: int):
         super().__init__()
@@ -46,8 +48,10 @@ class BranchingDuelingHead(nn.Module):
         self.value = nn.Linear(n_features, 1)
         self.advantage = nn.Linear(n_features, self.n_branches * self.n_actions)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
         adv = self.advantage(features).view(-1, self.n_branches, self.n_actions)
+        if prior is not None:
+            adv = adv + prior
         return self.value(features).unsqueeze(-1) + adv - adv.mean(dim=-1, keepdim=True)
 
 

@@ -25,6 +25,12 @@ METHODS = (
              "PERFECT with Algorithm 3 allocating exactly Ť_r slots, no hedge (§7.7)"),
     _learner("perfect-nopred", "perfect", "_nopred",
              "PERFECT without the predictor: D̃ replaced by the current demand grid (§7.7 diagnostic)"),
-    _learner("haddqn", "haddqn", "", "HaDDQN: Hungarian UAV areas and resource blocks, unmasked DDQN placement + "
-                                     "router (§7.4)"),
+    _learner("perfect-literal-hl", "perfect", "_literal_hl",
+             "PERFECT with the source paper's reward coupling: R_HL also replaces the placement return (§7.7, D28)"),
+    _learner("perfect-shaped", "perfect", "_shaped",
+             "PERFECT with potential-based shaping of the placement reward (§7.7, D33)"),
+    _learner("haddqn", "haddqn", "", "HaDDQN: Hungarian UAV areas and resource blocks, unmasked DDQN placement "
+                                     "(invalid actions end the frame, D34) + router (§7.4)"),
+    _learner("haddqn-literal", "haddqn", "_literal",
+             "HaDDQN as written: invalid action = self-loop with -1, Γ on every step, paper ε and replay (§7.7)"),
 )

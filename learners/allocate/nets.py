@@ -12,19 +12,23 @@ from optkit.learners.qnet import BranchingDuelingHead, DuelingHead
 PATCH = 5            # predictor patch side (5x5 areas centred on the UE)
 N_MOVES = 9          # displacements (Δi, Δj) ∈ {-1,0,1}², index (Δi+1)·3 + (Δj+1)
 N_ISSUE = 2          # issues a request next frame: no / yes
-PRED_EXTRA = N_MOVES + 1   # per-frame displacement one-hot + "already issued" flag
+PRED_EXTRA = N_MOVES + 2   # per-frame displacement one-hot + "issued in frame h" + "already issued" flags (D27)
 
 
 class TrajectoryNet(nn.Module):
-    """Branching dueling Q-network of the trajectory planner (§7.2.3, D15).
+    """Branching dueling Q-network of the trajectory planner (§7.2.3, D15, D32).
 
-    obs (B, H+1, 2+N_u, g_r, g_c) -> Q (B, N_u, |𝒜|). Per step: Conv(k3,s2,p1) 32 -> tanh -> MaxPool(2, ceil)
-    -> Conv(k3,s2,p1) 64 -> tanh -> MaxPool(2, ceil) -> flatten; LSTM(128) over the steps; FC 256-128-64 tanh.
+    obs (B, H+1, c_in, g_r, g_c) -> Q (B, N_u, |𝒜|), the UAV one-hots in channels uav_channel..uav_channel+N_u-1.
+    Per step: Conv(k3,s2,p1) 32 -> tanh -> MaxPool(2, ceil) -> Conv(k3,s2,p1) 64 -> tanh -> MaxPool(2, ceil) ->
+    flatten; LSTM(128) over the steps; FC 256-128-64 tanh; branching dueling head whose advantage layer starts at
+    zero, with the stay prior A'_n(o,a) = A_n(o,a) + stay_prior·1[a = area of UAV n at the last step] (D32), so an
+    untrained planner keeps every UAV in place.
     """
 
-    def __init__(self, n_uav: int, grid: tuple[int, int], n_steps: int, extra_channels: int = 0):
+    def __init__(self, n_uav: int, grid: tuple[int, int], n_steps: int, c_in: int, uav_channel: int,
+                 stay_prior: float):
         super().__init__()
-        c_in = 2 + int(n_uav) + int(extra_channels)          # extra: the RSU channel of DV-TP1
+        self.n_uav, self.uav_channel, self.stay_prior = int(n_uav), int(uav_channel), float(stay_prior)
         self.cnn = nn.Sequential(
             nn.Conv2d(c_in, 32, kernel_size=3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, ceil_mode=True),
             nn.Conv2d(32, 64, kernel_size=3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, ceil_mode=True),
@@ -35,12 +39,19 @@ class TrajectoryNet(nn.Module):
         self.fc = nn.Sequential(nn.Linear(128, 256), nn.Tanh(), nn.Linear(256, 128), nn.Tanh(),
                                 nn.Linear(128, 64), nn.Tanh())
         self.head = BranchingDuelingHead(64, max(1, int(n_uav)), grid[0] * grid[1])
+        nn.init.zeros_(self.head.advantage.weight)                                  # D32
+        nn.init.zeros_(self.head.advantage.bias)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         b, steps = obs.shape[:2]
         feat = self.cnn(obs.reshape(b * steps, *obs.shape[2:])).reshape(b, steps, -1)
         out, _ = self.lstm(feat)
-        return self.head(self.fc(out[:, -1]))
+        h = self.fc(out[:, -1])
+        prior = None
+        if self.stay_prior and self.n_uav:
+            here = obs[:, -1, self.uav_channel:self.uav_channel + self.n_uav].reshape(b, self.n_uav, -1)
+            prior = self.stay_prior * here                                           # (B, N_u, A) one-hots
+        return self.head(h, prior)
 
 
 class PredictorNet(nn.Module):

@@ -10,7 +10,7 @@ import numpy as np
 
 from optkit.learners.allocate.nets import N_MOVES, PATCH, PRED_EXTRA
 
-INITIAL_MEAN_DEMAND = 42.0     # Ī before any request is revealed, Mbps (§7.2.2)
+INITIAL_MEAN_DEMAND = 42.0     # Ī before any request is revealed, Mbps (§7.2.2); also the demand of a history event
 
 
 class EpisodeHistory:
@@ -26,7 +26,11 @@ class EpisodeHistory:
         self.counts = np.zeros((n, static.A))
         for h in range(self.H):
             self.counts[h] = np.bincount(self.ue_area[:, h], minlength=static.A)
-        self.demand = np.zeros((n, static.A))                 # dem^h (zero before frame 0)
+        self.demand = np.zeros((n, static.A))                 # dem^h; history frames: 42 per issuance event (D27)
+        self.issued_in = np.zeros((static.n_ues, n), dtype=bool)   # u issued in frame h (history events, T'_r = h)
+        for u, h in np.asarray(getattr(static, "hist_events", np.zeros((0, 2))), dtype=np.int64):
+            self.issued_in[u, h + self.H] = True
+            self.demand[h + self.H, self.ue_area[u, h + self.H]] += INITIAL_MEAN_DEMAND
         start = np.asarray(static.node_area[static.n_core + static.n_rsu:], dtype=np.int64)
         self.uav_area = np.tile(start, (n, 1))                # history frames: initial areas
         self.issued = np.zeros(static.n_ues, dtype=bool)      # UE has issued a request (revealed so far)
@@ -45,6 +49,7 @@ class EpisodeHistory:
         for q in info.new_requests:
             self.revealed[q.r] = q
             self.issued[q.ue] = True
+            self.issued_in[q.ue, row] = True
             self.demand_sum += float(sum(q.demand))
             self.demand_count += 1
 
@@ -59,31 +64,39 @@ class EpisodeHistory:
                 if r not in self.failed and q.entry <= t - 1 and t in q.frames]
 
     # ---------------------------------------------------------------------------------------------- O_TP
-    def tp_obs(self, t: int, predicted: np.ndarray, rsu_channel: bool = False) -> np.ndarray:
-        """O_TP^t, (H+1, 2+N_u[+1], g_r, g_c) float32: dem^h/100, UAV one-hots of frame h, D̃^{t+1}/100 at h = t
-        (`predicted`, (A,)); frames h = t-H..t, zero before the stored history. rsu_channel (deviation DV-TP1)
-        appends the static RSU indicator rsu_a at every step: the RSU areas change from instance to instance, and
-        R_TP counts RSU coverage, so without it the planner cannot tell which areas a UAV would add."""
+    @staticmethod
+    def tp_layout(n_uav: int, count_channel: bool, rsu_channel: bool) -> tuple[int, int]:
+        """(number of channels of O_TP, index of the first UAV channel)."""
+        return 2 + int(n_uav) + int(count_channel) + int(rsu_channel), 1 + int(count_channel)
+
+    def tp_obs(self, t: int, predicted: np.ndarray, count_channel: bool, rsu_channel: bool) -> np.ndarray:
+        """O_TP^t (§7.2.3, D32), (H+1, n_ch, g_r, g_c) float32 over frames h = t-H..t (zero before the stored
+        history): dem^h/100 (history events included), [cnt^h/10 if count_channel], the UAV one-hots of frame h,
+        [the static RSU-area indicator if rsu_channel], and D̃^{t+1}/100 (`predicted`, (A,)) at h = t only.
+        count_channel = rsu_channel = False gives the source paper's 2 + N_u channels."""
         s = self.static
-        n_ch = 2 + s.n_uav + int(rsu_channel)
+        n_ch, first_uav = self.tp_layout(s.n_uav, count_channel, rsu_channel)
         out = np.zeros((self.H + 1, n_ch, s.A), dtype=np.float32)
         for k, h in enumerate(range(t - self.H, t + 1)):
             row = h + self.H
             if row < 0:
                 continue
             out[k, 0] = self.demand[row] / 100.0
+            if count_channel:
+                out[k, 1] = self.counts[row] / 10.0
             for j, a in enumerate(self.uav_area[row]):
-                out[k, 1 + j, a] = 1.0
-        out[-1, 1 + s.n_uav] = np.asarray(predicted) / 100.0
+                out[k, first_uav + j, a] = 1.0
         if rsu_channel:
-            out[:, -1, np.asarray(s.node_area[s.n_core:s.n_core + s.n_rsu], dtype=np.int64)] = 1.0
+            out[:, first_uav + s.n_uav, np.asarray(s.node_area[s.n_core:s.n_core + s.n_rsu], dtype=np.int64)] = 1.0
+        out[-1, -1] = np.asarray(predicted) / 100.0
         return out.reshape(self.H + 1, n_ch, self.rows, self.cols)
 
     # ---------------------------------------------------------------------------------------------- o_IG
     def ig_obs(self, t: int) -> np.ndarray:
         """o_IG(u, t) of every UE, (U, (H+1)·60) float32; per frame h = t-H..t: a 2x5x5 patch centred on a(u,t)
         of [UEs per area / 10, dem^h / 100] (zero outside the grid), the one-hot displacement of u from h-1 to
-        h (zero if unknown or larger than one area), and the flag "u has already issued a request"."""
+        h (zero if unknown or larger than one area), the flag "u issued in frame h" (a history event or a request
+        entering in h; D27) and the flag "u has already issued a request of the horizon"."""
         U = self.ue_area.shape[0]
         r0 = PATCH // 2
         centre = self.ue_area[:, t + self.H]
@@ -103,7 +116,8 @@ class EpisodeHistory:
                     move = displacement_index(self.ue_area[:, row - 1], self.ue_area[:, row], self.cols)
                     known = move >= 0
                     extra[np.flatnonzero(known), move[known]] = 1.0
-            extra[:, N_MOVES] = self.issued
+                extra[:, N_MOVES] = self.issued_in[:, row]
+            extra[:, N_MOVES + 1] = self.issued
             per_frame.append(np.concatenate([patch.reshape(U, -1), extra], axis=1))
         return np.stack(per_frame, axis=1).reshape(U, -1)
 

@@ -139,6 +139,29 @@ class PlacementProblem:
     def placement(self) -> set:
         return {(int(f), int(n)) for f, n in zip(*np.nonzero(self.deployed))}
 
+    def potential(self) -> float:
+        """Φ(o) = Σ_{r∈Rc_t} (pre-assigned pairs of r)/|𝔽_{s_r}| (D33); 0 at the first step of every frame."""
+        if not self.assigned:
+            return 0.0
+        n_funcs = {q.r: len(q.funcs) for q in self.requests}
+        return float(sum(1.0 / n_funcs[r] for r, _ in self.assigned))
+
+
+def rule_choice(problem: PlacementProblem):
+    """The placement rule of §7.0 (D35, D36) as a chooser for `run_sequence`: the valid deploy (f, n) with the
+    smallest Ē_n (ties: the lowest action index); STOP only when no deploy is valid."""
+    e_node = np.asarray(problem.static.e_node, dtype=float)
+    cost = np.concatenate([np.tile(e_node, problem.F), [np.inf]])          # action f·N + n costs Ē_n
+
+    def choose(obs, mask):
+        mask = problem.mask() if mask is None else mask
+        valid = np.flatnonzero(mask[: problem.stop])
+        if valid.size == 0:
+            return problem.stop
+        return int(valid[np.argmin(cost[valid])])                          # argmin: lowest index on ties
+
+    return choose
+
 
 @dataclass
 class Step:
@@ -148,29 +171,32 @@ class Step:
     mask: np.ndarray
     action: int
     reward: float
+    phi: float = 0.0          # Φ(o) of the step's observation (D33 shaping)
 
 
 def run_sequence(problem: PlacementProblem, choose, *, use_mask: bool, max_steps: int | None = None,
-                 invalid_reward: float = -1.0) -> list[Step]:
+                 invalid_reward: float = -1.0, invalid_ends: bool = False) -> list[Step]:
     """Build the frame's placement. choose(obs, mask_or_None) -> action. Masked (perfect): the agent sees the
-    mask. Unmasked (haddqn): an invalid action gives `invalid_reward` and leaves the state unchanged. The
-    sequence ends at STOP, after max_steps, or when no deploy is valid; in the last case its last step is the
-    frame's terminal step, and a frame with no valid deploy at all records STOP (the only valid action), so every
-    frame has at least one step."""
+    mask. Unmasked (haddqn): an invalid action gives `invalid_reward` and either ends the sequence like STOP
+    (invalid_ends, D34(a)) or leaves the state unchanged (a self-loop, `haddqn-literal`). The sequence ends at
+    STOP, after max_steps, or when no deploy is valid; in the last case its last step is the frame's terminal
+    step, and a frame with no valid deploy at all records STOP (the only valid action), so every frame has at
+    least one step. Each step records Φ of its observation (D33)."""
     steps: list[Step] = []
     while True:
-        obs, mask = problem.obs(), problem.mask()
+        obs, mask, phi = problem.obs(), problem.mask(), problem.potential()
         if not mask[: problem.stop].any():
             if not steps:
-                steps.append(Step(obs, mask, problem.stop, 0.0))
+                steps.append(Step(obs, mask, problem.stop, 0.0, phi))
             return steps
         action = int(choose(obs, mask if use_mask else None))
         if action == problem.stop:
-            steps.append(Step(obs, mask, action, 0.0))
+            steps.append(Step(obs, mask, action, 0.0, phi))
             return steps
-        reward = problem.deploy(action) if mask[action] else invalid_reward
-        steps.append(Step(obs, mask, action, reward))
-        if max_steps is not None and len(steps) >= max_steps:
+        valid = bool(mask[action])
+        reward = problem.deploy(action) if valid else invalid_reward
+        steps.append(Step(obs, mask, action, reward, phi))
+        if (not valid and invalid_ends) or (max_steps is not None and len(steps) >= max_steps):
             return steps
 
 
@@ -179,9 +205,12 @@ class PlacementChain:
     discount 1 between steps of a frame, Γ from the frame's last step to the first step of the next frame,
     0 at the episode end. The last step of a frame waits for the next frame's first observation."""
 
-    def __init__(self, memory, gamma: float, n_actions: int, use_mask: bool, inner_discount: float = 1.0):
+    def __init__(self, memory, gamma: float, n_actions: int, use_mask: bool, inner_discount: float = 1.0,
+                 shaping: bool = False, store_mask: bool = False):
         self.memory, self.gamma, self.n_actions, self.use_mask = memory, float(gamma), int(n_actions), use_mask
-        self.inner = float(inner_discount)   # between steps of one frame: 1 (§7.2.5); haddqn uses Γ (DV-HD2)
+        self.inner = float(inner_discount)   # between steps of one frame: 1 (§7.2.5); haddqn-literal uses Γ
+        self.shaping = bool(shaping)         # D33: F_k = γ_k Φ(o_{k+1}) - Φ(o_k), Φ = 0 at every frame start
+        self.store_mask = bool(store_mask)   # also store the validity mask of o (haddqn's invalid-action targets)
         self.pending: Step | None = None
 
     def _mask(self, step: Step) -> np.ndarray:
@@ -193,9 +222,11 @@ class PlacementChain:
         if self.pending is not None:
             self._store(self.pending, steps[0], self.gamma)
         for step, nxt in zip(steps[:-1], steps[1:]):
-            self._store(step, nxt, self.inner)
+            shaped = self.inner * nxt.phi - step.phi if self.shaping else 0.0
+            self._store(Step(step.obs, step.mask, step.action, step.reward + shaped, step.phi), nxt, self.inner)
         last = steps[-1]
-        self.pending = Step(last.obs, last.mask, last.action, last.reward + float(terminal_reward))
+        shaped = -last.phi if self.shaping else 0.0                   # the next frame starts at Φ = 0
+        self.pending = Step(last.obs, last.mask, last.action, last.reward + float(terminal_reward) + shaped)
 
     def close(self) -> None:
         """Episode end: the pending step is stored with discount 0."""
@@ -204,8 +235,9 @@ class PlacementChain:
             self.pending = None
 
     def _store(self, step: Step, nxt: Step, discount: float) -> None:
+        extra = {"mask": step.mask} if self.store_mask else {}
         self.memory.add(obs=step.obs, action=step.action, reward=step.reward, next_obs=nxt.obs,
-                        discount=discount, next_mask=self._mask(nxt))
+                        discount=discount, next_mask=self._mask(nxt), **extra)
 
 
 def frame_energies(static, info, channels: dict, placement: set, service: dict) -> dict:

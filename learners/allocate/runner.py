@@ -1,7 +1,14 @@
-"""Train / load / evaluate plumbing shared by the allocate learners (`perfect` and variants, `haddqn`).
+"""Train / load / evaluate plumbing shared by the allocate learners (`perfect` and variants, `haddqn` and
+`haddqn-literal`).
 
-A model class has: Model(dims, config, rng); state_dict() / load_state_dict(states);
-episode(inst, *, train, high_level=False) -> (OnlineEnv after the episode, {"return": ..., ...}).
+A model class has: Model(dims, cfg, rng) with cfg its configuration dataclass (class attribute `Config`);
+state_dict() / load_state_dict(states); set_episode(e, n_episodes) (exploration schedule);
+episode(inst, *, train, high_level=False) -> (OnlineEnv after the episode, {"return": ..., "pl_steps": ...});
+validation_episode(inst) -> (OnlineEnv, sums): one greedy episode that leaves the model unchanged.
+Training follows D31: a greedy validation on the seeds 5000 + j every ceil(E/20) episodes and after the last,
+recorded in the training curve beside the training-mode score (val_objective, val_accepted, val_acc_pct,
+val_pl_steps), and the model with the best (objective, accepted) is kept (ties: the later one) unless the
+configuration evaluates the final network (select_checkpoint = false).
 Section (§), equation (E) and decision (D) numbers refer to docs/families/allocate.md.
 """
 from __future__ import annotations
@@ -23,24 +30,56 @@ def dims(inst) -> dict:
             "F": int(inst.n_functions), "C": int(inst.C), "H": int(inst.H), "n_ues": int(inst.n_ues)}
 
 
+def replay_size(cfg, small: int) -> int:
+    """D30: `small` for budgets of at most cfg.replay_large_above episodes, cfg.replay_large above."""
+    return int(small) if int(cfg.episodes) <= int(cfg.replay_large_above) else int(cfg.replay_large)
+
+
+def greedy_metrics(model, inst) -> dict:
+    """Metrics of one greedy validation episode (the model is left unchanged)."""
+    env, sums = model.validation_episode(inst)
+    m = env.evaluation().metrics
+    return {"objective": m["objective"], "accepted": m["accepted"], "acc_pct": m["acc_pct"],
+            "pl_steps": sums["pl_steps"]}
+
+
+def train_model(model_cls, method: str, training_set, config: dict, seed: int, progress: bool = False):
+    """The training loop of every allocate learner: returns (model, curve, selector). Validation per D31."""
+    cfg = harness.config_from(model_cls.Config, config)
+    first = training_set.instance(0)
+    rng = stream(seed, 100, method_key(method))            # training randomness of this method and seed
+    validation = harness.ValidationSet.of(training_set, n=int(cfg.validation_seeds))
+    selector = harness.CheckpointSelector()
+    n = int(cfg.episodes)
+    switch = int(getattr(cfg, "hl_fraction", 0.0) * n)     # E_HL (§7.2.6)
+    with deterministic(seed):
+        model = model_cls(dims(first), cfg, rng)
+
+        def episode(e: int) -> dict:
+            inst = first if e == 0 else training_set.instance(e)
+            model.set_episode(e, n)
+            env, sums = model.episode(inst, train=True, high_level=e >= switch)
+            m = env.evaluation().metrics
+            record = {**sums, "objective": m["objective"], "accepted": m["accepted"], "acc_pct": m["acc_pct"]}
+            if harness.validation_due(e, n, int(cfg.validation_points)):
+                val = harness.greedy_validation(lambda v: greedy_metrics(model, v), validation.instances)
+                record.update(val)
+                if cfg.select_checkpoint:
+                    selector.offer(e, (val["val_objective"], val["val_accepted"]), model.state_dict)
+            return record
+
+        curve = run_episodes(n, episode, label=f"{method} {training_set.preset}",
+                             progress_every=int(cfg.progress_every) if progress else 0)
+    return model, curve, selector
+
+
 def _fit(model_cls, method: str):
     def fit(training_set, config: dict, seed: int, progress: bool):
-        first = training_set.instance(0)
-        rng = stream(seed, 100, method_key(method))            # training randomness of this method and seed
-        with deterministic(seed):
-            model = model_cls(dims(first), config, rng)
-            n = int(config["episodes"])
-            switch = int(config.get("hl_fraction", 0.0) * n)   # E_HL (§7.2.6)
-
-            def episode(e: int) -> dict:
-                inst = first if e == 0 else training_set.instance(e)
-                env, sums = model.episode(inst, train=True, high_level=e >= switch)
-                metrics = env.evaluation().metrics
-                return {**sums, "objective": metrics["objective"], "acc_pct": metrics["acc_pct"]}
-
-            curve = run_episodes(n, episode, label=f"{method} {training_set.preset}",
-                                 progress_every=int(config["progress_every"]) if progress else 0)
-        return {"model": model.state_dict()}, curve, {"dims": dims(first)}
+        model, curve, selector = train_model(model_cls, method, training_set, config, seed, progress)
+        states = selector.best_states if model.cfg.select_checkpoint else model.state_dict()
+        extra = {"dims": dims(training_set.instance(0)), "checkpoint_selection": selector.meta(),
+                 **getattr(model, "info", lambda: {})()}
+        return {"model": states}, curve, extra
 
     return fit
 
@@ -50,6 +89,15 @@ def _obtain(model_cls, method: str, sources, preset: str, seed: int, budget: str
     config = harness.load_config(FAMILY, method, budget, lr=lr, batch_size=batch_size)
     return harness.obtain(FAMILY, method, preset, config, seed, sources, _fit(model_cls, method),
                           checkpoint=checkpoint, progress=progress)
+
+
+def load_model(model_cls, inst, config: dict, states: dict | None, seed: int):
+    """A model for evaluating on `inst` (method randomness of (inst.seed, method, seed)); states None: untrained."""
+    cfg = harness.config_from(model_cls.Config, config)
+    model = model_cls(dims(inst), cfg, method_stream(inst.seed, model_cls.METHOD_STREAM, seed))
+    if states is not None:
+        model.load_state_dict(states)
+    return model
 
 
 def solve_with(model_cls, method: str, sources, inst, seed: int, budget: str, checkpoint, lr, batch_size) -> Solution:
@@ -64,13 +112,18 @@ def solve_with(model_cls, method: str, sources, inst, seed: int, budget: str, ch
                          f"{dims(inst)} (one model per preset point)")
     rng = method_stream(inst.seed, method, seed)
     with deterministic(seed):
-        model = model_cls(dims(inst), meta["config"], rng)
+        model = model_cls(dims(inst), harness.config_from(model_cls.Config, meta["config"]), rng)
         model.load_state_dict(got["states"]["model"])
         start = time.perf_counter()
         env, sums = model.episode(inst, train=False)
         runtime = time.perf_counter() - start
+    selection = meta.get("checkpoint_selection", {})
     info = {"method_seed": seed, "train_s": meta["train_s"], "cache_hit": got["cache_hit"], "checkpoint": got["path"],
-            "budget": meta["budget"], "episodes": meta["episodes"], "curve": meta["curve"], "eval_rewards": sums}
+            "budget": meta["budget"], "episodes": meta["episodes"], "curve": meta["curve"], "eval_rewards": sums,
+            "selected_episode": selection.get("selected_episode")}
+    for key in ("action_space",):
+        if key in meta:
+            info[key] = meta[key]
     return Solution(family=FAMILY, method=method, status=Status.FEASIBLE, decisions=env.decisions,
                     runtime_s=runtime, info=info)
 

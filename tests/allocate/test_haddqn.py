@@ -22,8 +22,9 @@ def test_haddqn_runs_without_collisions(cache_dir):
     assert sol.info["cache_hit"]                         # trained once for the preset, then cached
 
 
-def test_haddqn_contract_suite(cache_dir):
-    assert "honest status" in check_method(FAMILY, "haddqn", budget="check")
+@pytest.mark.parametrize("method", ["haddqn", "haddqn-literal"])
+def test_haddqn_contract_suite(cache_dir, method):
+    assert "honest status" in check_method(FAMILY, method, budget="check")
 
 
 def test_haddqn_train_then_cache_hit(cache_dir, monkeypatch):
@@ -34,30 +35,64 @@ def test_haddqn_train_then_cache_hit(cache_dir, monkeypatch):
     assert second["cache_hit"] and second["train_s"] == first["train_s"] and second["path"] == first["path"]
 
 
-def test_haddqn_shares_perfects_epsilon_schedule():
+def test_haddqn_shares_perfects_schedule_and_the_literal_row_keeps_the_paper_form():
     from optkit.learners import harness
 
     for budget in ("smoke", "quick", "paper"):
         ours, theirs = (harness.load_config(FAMILY, m, budget) for m in ("haddqn", "perfect"))
-        assert ours["eps_decrement_pl"] == theirs["eps_decrement_pl"] and ours["episodes"] == theirs["episodes"]
+        for key in ("eps_schedule", "eps_floor", "eps_reach", "episodes", "replay_pl", "validation_seeds"):
+            assert ours[key] == theirs[key], key
     cfg = harness.load_config(FAMILY, "haddqn", "quick")
-    assert cfg["explore_valid"] and cfg["discount_every_step"]
+    assert cfg["explore_valid"] and not cfg["discount_every_step"] and cfg["invalid_action"] == "terminal"
+    assert cfg["invalid_targets"] == 8
+    lit = harness.load_config(FAMILY, "haddqn-literal", "quick")
+    assert lit["invalid_action"] == "self_loop" and lit["discount_every_step"] and lit["invalid_targets"] == 0
+    assert lit["eps_schedule"] == "paper" and lit["eps_floor"] == 0.0001 and lit["replay_pl"] == 1000
+    assert not lit["select_checkpoint"]
+
+
+def _model(method="haddqn", d=None):
+    import numpy as np
+    from optkit.learners import harness
+
+    cfg = harness.config_from(haddqn.HaDDQNConfig, harness.load_config(FAMILY, method, "check"))
+    return haddqn.HaDDQN(d or {"F": 2, "N": 2}, cfg, np.random.default_rng(0))
 
 
 def test_haddqn_explores_valid_actions_and_exploits_unmasked():
-    """DV-HD3: the random branch of Algorithm 2 draws valid actions; the greedy branch ignores the mask."""
+    """The random branch of Algorithm 2 draws valid actions; the greedy branch ignores the mask."""
     import numpy as np
     import torch
-    from optkit.learners import harness
 
-    cfg = harness.load_config(FAMILY, "haddqn", "check")
-    d = {"F": 2, "N": 2}
-    model = haddqn.HaDDQN(d, cfg, np.random.default_rng(0))
+    model = _model()
     with torch.no_grad():                               # make the invalid action 0 the greedy choice
         model.pl.net.head.q.bias.fill_(0.0)
         model.pl.net.head.q.bias[0] = 100.0
     mask = np.array([False, True, False, True, True])
     obs = np.zeros(model.n_obs, dtype=np.float32)
-    model.eps.steps = 0                                 # ε = 1: always explore
+    model.set_episode(0, 4)                             # ε = 1: always explore
     assert all(mask[model._choice(obs, mask, train=True)] for _ in range(50))
     assert model._choice(obs, mask, train=False) == 0   # ε = 0: unmasked argmax, even if invalid
+
+
+def test_invalid_action_targets_pull_invalid_values_to_stop_minus_one():
+    """D34(c): with only invalid-action targets in play (reward and discount such that the TD term is satisfied),
+    training drives Q(o, a_inv) to Q(o, STOP; W⁻) - 1 for the invalid actions of o and leaves valid ones alone."""
+    import numpy as np
+    import torch
+
+    from optkit.learners.training import deterministic
+
+    model = _model()
+    obs = np.ones(model.n_obs, dtype=np.float32)
+    mask = np.array([False, True, False, True, True])
+    for _ in range(64):
+        model.pl.memory.add(obs=obs, action=model.stop, reward=0.0, next_obs=obs, discount=0.0,
+                            next_mask=np.ones(5, dtype=bool), mask=mask)
+    with deterministic(0):
+        for _ in range(150):
+            model.pl.train_step()
+        model.pl.sync_target()
+        q = model.pl.q_values(obs[None])[0]
+    assert abs(q[model.stop]) < 0.05                    # TD: Q(o, STOP) -> 0
+    assert np.allclose(q[[0, 2]], q[model.stop] - 1.0, atol=0.1)

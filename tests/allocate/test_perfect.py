@@ -114,6 +114,41 @@ def test_sequence_ends_when_nothing_is_valid_and_unmasked_invalid_actions_cost_o
     assert [s.action for s in steps] == [p.stop]         # no valid deploy at all: STOP is recorded
 
 
+def test_invalid_action_ends_the_frame_for_haddqn_and_loops_in_the_literal_form():
+    p = _hand_built()
+    steps = placement.run_sequence(p, lambda obs, mask: 2 * 3 + 2, use_mask=False, max_steps=4, invalid_ends=True)
+    assert [s.reward for s in steps] == [-1.0] and p.placement() == set()       # D34(a): one step, then over
+
+
+def test_placement_rule_deploys_the_cheapest_valid_pair_until_none_is_valid():
+    p = _hand_built()
+    steps = placement.run_sequence(p, placement.rule_choice(p), use_mask=True)
+    e = np.asarray(p.static.e_node)
+    for s in steps[:-1] if steps[-1].action == p.stop else steps:
+        valid = np.flatnonzero(s.mask[: p.stop])
+        assert s.action in valid and e[s.action % p.N] == e[valid % p.N].min()
+    assert not p.any_deploy_valid()                     # STOP only once nothing is valid
+
+
+def test_shaping_adds_potential_differences_and_keeps_the_frame_return():
+    """D33: F_k = Φ(o_{k+1}) - Φ(o_k) inside a frame and -Φ(o_k) at the terminal step: the frame's shaped return
+    equals the unshaped one."""
+    mk = lambda *m: np.array(m, dtype=bool)                                          # noqa: E731
+    frame = [placement.Step(np.array([0, 0], np.float32), mk(1, 1, 1), 0, -0.1, 0.0),
+             placement.Step(np.array([1, 0], np.float32), mk(1, 1, 1), 1, -0.2, 0.5),
+             placement.Step(np.array([2, 0], np.float32), mk(1, 1, 1), 2, 0.0, 1.0)]
+    rewards = {}
+    for shaping in (False, True):
+        mem = ReplayMemory.transitions(20, (2,), 3, seed=0)
+        chain = placement.PlacementChain(mem, 0.8, 3, use_mask=True, shaping=shaping)
+        chain.add_frame(frame, 2.0)
+        chain.close()
+        rewards[shaping] = mem.data["reward"][: len(mem)].tolist()
+    assert rewards[False] == pytest.approx([-0.1, -0.2, 2.0])
+    assert rewards[True] == pytest.approx([-0.1 + 0.5, -0.2 + 0.5, 2.0 - 1.0])
+    assert sum(rewards[True]) == pytest.approx(sum(rewards[False]))
+
+
 def test_placement_chain_discounts_and_next_masks():
     mem = ReplayMemory.transitions(20, (2,), 3, seed=0)
     chain = placement.PlacementChain(mem, 0.8, 3, use_mask=True)
@@ -150,24 +185,58 @@ def test_predictor_and_trajectory_observation_shapes():
     hist = EpisodeHistory(static)
     H, U = static.H, static.n_ues
     ig = hist.ig_obs(-1)
-    assert ig.shape == (U, (H + 1) * (2 * 25 + 10)) and ig.dtype == np.float32
-    first = ig[:, :60]                                   # frame -H-1 is before the history: zero padded
+    assert ig.shape == (U, (H + 1) * (2 * 25 + 11)) and ig.dtype == np.float32
+    first = ig[:, :61]                                   # frame -H-1 is before the history: zero padded
     assert not first.any()
-    tp = hist.tp_obs(-1, np.full(static.A, 50.0))
+    tp = hist.tp_obs(-1, np.full(static.A, 50.0), False, False)                      # the paper's 2 + N_u channels
     assert tp.shape == (H + 1, 2 + static.n_uav, 3, 3)
     assert tp[-1, -1].tolist() == [[0.5] * 3] * 3 and tp[:-1, -1].sum() == 0        # D̃ only at h = t
     assert tp[0].sum() == 0 and tp[1, 1:1 + static.n_uav].sum() == static.n_uav     # UAV one-hots in history
-    tp_rsu = hist.tp_obs(-1, np.full(static.A, 50.0), rsu_channel=True)                # DV-TP1
-    assert tp_rsu.shape == (H + 1, 3 + static.n_uav, 3, 3) and np.array_equal(tp_rsu[:, :-1], tp)
+    full = hist.tp_obs(-1, np.full(static.A, 50.0), True, True)                      # D32: counts and RSU areas
+    assert full.shape == (H + 1, 4 + static.n_uav, 3, 3)
+    assert np.array_equal(full[:, 0], tp[:, 0]) and np.array_equal(full[:, 2:2 + static.n_uav], tp[:, 1:-1])
+    assert np.allclose(full[1:, 1].reshape(H, -1), hist.counts[:H] / 10.0)       # cnt^h / 10 per history step
+    assert np.array_equal(full[:, -1], tp[:, -1])
     rsu = np.asarray(static.node_area[static.n_core:static.n_core + static.n_rsu])
-    assert all(tp_rsu[k, -1].reshape(-1)[rsu].all() and tp_rsu[k, -1].sum() == len(set(rsu.tolist()))
+    assert all(full[k, -2].reshape(-1)[rsu].all() and full[k, -2].sum() == len(set(rsu.tolist()))
                for k in range(H + 1))
+    n_ch, first_uav = EpisodeHistory.tp_layout(static.n_uav, True, True)
     with torch.no_grad():
-        assert TrajectoryNet(static.n_uav, (3, 3), H + 1, 1)(torch.from_numpy(tp_rsu)[None]).shape == \
-            (1, static.n_uav, 9)
         q_ig = PredictorNet(H + 1)(torch.from_numpy(ig))
-        q_tp = TrajectoryNet(static.n_uav, (3, 3), H + 1)(torch.from_numpy(tp)[None])
+        q_tp = TrajectoryNet(static.n_uav, (3, 3), H + 1, n_ch, first_uav, 0.05)(torch.from_numpy(full)[None])
     assert q_ig.shape == (U, 11) and q_tp.shape == (1, static.n_uav, 9)
+
+
+def test_untrained_trajectory_planner_keeps_every_uav_in_place():
+    """D32: zero-initialised advantage heads and the stay prior make staying the greedy action of every UAV."""
+    inst = make("online", 3)
+    static = OnlineEnv(inst).static
+    hist = EpisodeHistory(static)
+    n_ch, first_uav = EpisodeHistory.tp_layout(static.n_uav, True, True)
+    net = TrajectoryNet(static.n_uav, (4, 4), static.H + 1, n_ch, first_uav, 0.05)
+    obs = hist.tp_obs(-1, np.random.default_rng(0).uniform(0, 100, static.A), True, True)
+    with torch.no_grad():
+        q = net(torch.from_numpy(obs)[None])[0].numpy()
+    start = np.asarray(static.node_area[static.n_core + static.n_rsu:])
+    assert q.argmax(axis=1).tolist() == start.tolist()
+    assert np.allclose(np.sort(q, axis=1)[:, -1] - np.sort(q, axis=1)[:, -2], 0.05, atol=1e-6)
+
+
+def test_history_events_enter_the_demand_grid_and_the_predictor_flags():
+    """D27: a history event (u, h) counts 42 Mbps in dem^h at u's area and sets u's "issued in frame h" flag."""
+    inst = make("online", 0)
+    static = OnlineEnv(inst).static
+    hist = EpisodeHistory(static)
+    H = static.H
+    expected = np.zeros((H, static.A))
+    for u, h in inst.hist_events:
+        expected[h + H, inst.ue_area[u, h + H]] += 42.0
+    assert len(inst.hist_events) == 4 and np.array_equal(hist.demand[:H], expected)
+    ig = hist.ig_obs(-1).reshape(static.n_ues, H + 1, 61)
+    flags = ig[:, :, 50 + 9]                            # "issued in frame h" for h = -1-H..-1
+    for u, h in inst.hist_events:
+        assert flags[u, h + H + 1] == 1.0
+    assert flags.sum() == len(inst.hist_events)
 
 
 def test_displacement_and_shift_round_trip():
@@ -214,21 +283,38 @@ def test_second_call_hits_the_cache_and_train_reports_it(cache_dir, monkeypatch)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["perfect", "perfect-literal-mac", "perfect-nopred"])
+@pytest.mark.parametrize("method", ["perfect", "perfect-literal-mac", "perfect-nopred", "perfect-literal-hl",
+                                    "perfect-shaped"])
 def test_contract_suite(cache_dir, method):
     assert "deterministic under a fixed seed" in check_method(FAMILY, method, budget="check")
 
 
-def test_literal_mac_and_nopred_resolve_their_variant_flags():
+def test_variants_resolve_their_flags_and_every_config_builds_its_dataclass():
     from optkit.learners import harness
+    from optkit.learners.allocate.haddqn import HaDDQNConfig
+    from optkit.learners.allocate.perfect import PerfectConfig
 
     base = harness.load_config(FAMILY, "perfect", "smoke")
     literal = harness.load_config(FAMILY, "perfect-literal-mac", "smoke")
     nopred = harness.load_config(FAMILY, "perfect-nopred", "smoke", lr=0.01, batch_size=8)
     assert base["hedge"] and base["predictor"] and not literal["hedge"] and not nopred["predictor"]
     assert nopred["lr"] == 0.01 and nopred["batch_size"] == 8 and literal["episodes"] == base["episodes"]
-    assert harness.load_config(FAMILY, "perfect", "paper")["eps_decrement_tp"] == 0.00005
-    assert harness.load_config(FAMILY, "perfect", "paper")["episodes"] == 3000
+    assert base["hl_coupling"] == "tp" and harness.load_config(FAMILY, "perfect-literal-hl", "smoke")["hl_coupling"] \
+        == "literal"
+    assert not base["pl_shaping"] and harness.load_config(FAMILY, "perfect-shaped", "smoke")["pl_shaping"]
+    paper = harness.load_config(FAMILY, "perfect", "paper")
+    assert paper["episodes"] == 3000 and paper["replay_tp"] == paper["replay_pl"] == 10000      # D30
+    for method, cls in (("perfect", PerfectConfig), ("perfect-literal-mac", PerfectConfig),
+                        ("perfect-nopred", PerfectConfig), ("perfect-literal-hl", PerfectConfig),
+                        ("perfect-shaped", PerfectConfig), ("haddqn", HaDDQNConfig), ("haddqn-literal", HaDDQNConfig)):
+        for budget in ("check", "smoke", "quick", "paper"):
+            harness.config_from(cls, harness.load_config(FAMILY, method, budget))
+    with pytest.raises(optkit.errors.InputError, match="not a setting"):
+        harness.config_from(PerfectConfig, {**base, "eps_decrement_tp": 0.1})
+    missing = dict(base)
+    del missing["gamma"]
+    with pytest.raises(optkit.errors.InputError, match="'gamma' is not set"):
+        harness.config_from(PerfectConfig, missing)
 
 
 def test_learner_config_is_not_a_scenario():
