@@ -262,12 +262,7 @@ def solve_command(
         ref_solution = solve(inst, family.reference_method, time_limit=time_limit or family.exact_time_limit,
                              **ref_options)
     evaluation = evaluate(inst, solution, reference=ref_solution)
-    result = {
-        "family": family.id, "scenario": inst.preset, "seed": int(inst.seed), "method": spec.id,
-        "status": str(solution.status), "objective": evaluation.metrics["objective"],
-        "bound": solution.bound, "gap": solution.gap, "runtime_s": solution.runtime_s,
-        "metrics": evaluation.metrics, "violations": evaluation.violations,
-    }
+    result = result_fields(family.id, inst, spec.id, solution, evaluation)
     if output is not None:
         api = registry.family_api(family.id)
         payload = {**result, "method_seed": method_seed, "info": solution.info,
@@ -277,8 +272,8 @@ def solve_command(
         typer.echo(json.dumps(json_ready(result)))
     else:
         _print_table(result, solution.info)
-        typer.echo(certificate(solution.status, result["objective"], solution.bound, solution.gap,
-                               solution.runtime_s))
+        typer.echo(certificate(solution.status, result["objective"], result["bound"], result["gap"],
+                               solution.runtime_s, model=solution.model, method_objective=solution.objective))
 
 
 @app.command("bench")
@@ -467,10 +462,30 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-def certificate(status, objective, bound, gap, runtime_s: float) -> str:
-    """One line that says what the result proves: a proven optimum, an incumbent with bound and gap, or a
-    solution without a bound."""
+def result_fields(family: str, inst, method: str, solution, evaluation) -> dict:
+    """The result of one solve: `objective` is the family objective of the decisions (the evaluator's), `bound` a
+    valid bound on that same objective or None, `gap` their relative gap (optkit.solution.relative_gap); a method
+    whose own objective is another model's (Solution.model) adds it as model, method_objective, method_bound."""
+    from optkit.solution import family_fields
+
+    objective = evaluation.metrics["objective"]
+    bound, gap = family_fields(solution, objective)
+    result = {"family": family, "scenario": inst.preset, "seed": int(inst.seed), "method": method,
+              "status": str(solution.status), "objective": objective, "bound": bound, "gap": gap,
+              "runtime_s": solution.runtime_s, "metrics": evaluation.metrics, "violations": evaluation.violations}
+    if solution.model:
+        result.update(model=solution.model, method_objective=solution.objective, method_bound=solution.bound)
+    return result
+
+
+def certificate(status, objective, bound, gap, runtime_s: float, model: str = "", method_objective=None) -> str:
+    """One line that says what the result proves: a proven optimum, an incumbent with bound and gap, an optimum of
+    the method's own model (which bounds nothing else), or a solution without a bound."""
     value = "-" if objective is None else f"{objective:.6g}"
+    if model and str(status) == "optimal":
+        own = "-" if method_objective is None else f"{method_objective:.6g}"
+        return (f"result: OPTIMAL FOR THE METHOD'S MODEL ({model}): model value {own}; the family objective of these "
+                f"decisions is {value}, with no bound on it")
     if str(status) == "optimal":
         bound_text = "-" if bound is None else f"{bound:.6g}"
         return f"result: PROVEN OPTIMAL, objective {value} (bound {bound_text}, gap {100 * (gap or 0.0):.2g} %)"
@@ -480,6 +495,9 @@ def certificate(status, objective, bound, gap, runtime_s: float) -> str:
         return (f"result: NOT PROVEN OPTIMAL ({status}): incumbent {value}, bound {bound:.6g}, gap "
                 f"{100 * gap:.3g} % after {runtime_s:.0f} s; the optimum lies between the two. A longer "
                 "--time-limit (and --gap 0) asks for a proof")
+    if str(status) == "time_limit":
+        return (f"result: NOT PROVEN OPTIMAL (time_limit): objective {value} after {runtime_s:.0f} s, no bound "
+                "(the run stopped before it had one)")
     return f"result: {status}, objective {value}, no bound (this method proves nothing about the optimum)"
 
 
