@@ -11,7 +11,7 @@ def test_budgets_resolve_and_unknown_names_are_input_errors():
     quick = harness.load_config("allocate", "perfect", "quick")
     paper = harness.load_config("allocate", "perfect", "paper")
     assert quick["budget"] == "quick" and paper["episodes"] == 3000 and quick["episodes"] < paper["episodes"]
-    assert paper["eps_decrement_pl"] == 0.00005 and paper["lr"] == 0.001 and paper["batch_size"] == 32
+    assert paper["eps_decrement"] == 0.00005 and paper["eps_floor"] == 0.02 and paper["lr"] == 0.001 and paper["batch_size"] == 32
     with pytest.raises(InputError, match="budget"):
         harness.load_config("allocate", "perfect", "huge")
     with pytest.raises(InputError, match="no table"):
