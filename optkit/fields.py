@@ -102,7 +102,8 @@ def _check_range(field: Field, values: np.ndarray) -> None:
     if bad.any():
         index = np.unravel_index(int(np.argmax(bad)), values.shape) if values.ndim else ()
         where = f"entry [{', '.join(map(str, index))}] = " if index else ""
-        raise ValidationError(field.name, f"{where}{_shown(values[index] if index else values)} breaks the "
+        shown = values[index] if index else values.reshape(-1)[0]
+        raise ValidationError(field.name, f"{where}{_shown(shown)} breaks the "
                                           f"rule: must be finite and {field.rule()}")
 
 

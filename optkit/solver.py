@@ -10,9 +10,10 @@ Status mapping (pyomo `TerminationCondition` -> `Status`):
 ===============================  ==============  ===========================================
 termination                      status          notes
 ===============================  ==============  ===========================================
-convergenceCriteriaSatisfied     optimal         proven optimal, or stopped on `rel_gap`
-                                                 (optimal within the gap; `gap` records it).
-                                                 If the solver labels the point only
+convergenceCriteriaSatisfied     optimal         proven optimal within OPTIMAL_REL_GAP (1e-4).
+                                 gap_limit       stopped on a looser `rel_gap` (`--gap 0.2`) with
+                                                 a final gap above 1e-4: incumbent and bound, no
+                                                 proof. If the solver labels the point only
                                                  "feasible": `feasible`.
 maxTimeLimit, iterationLimit,    time_limit      never `optimal`, however small the gap; the
 interrupted                                      incumbent is loaded when there is one, else
@@ -54,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from optkit.errors import InputError, SolverUnavailableError, UnknownNameError
-from optkit.solution import Status
+from optkit.solution import OPTIMAL_ABS_TOL, OPTIMAL_REL_GAP, Status, proven_optimal, relative_gap
 
 #: Short names accepted by `solve_model` for pyomo.contrib.solver interfaces registered under
 #: longer names (Pyomo 6.10 registers no plain "gurobi"/"scip"/"knitro" in the new interface).
@@ -67,10 +68,6 @@ SOLVER_ALIASES: dict[str, str] = {
 #: File suffix -> export format (see `export_model`).
 EXPORT_SUFFIXES: tuple[str, ...] = (".lp", ".mps")
 
-#: Absolute objective difference (objective units) below which a *proven optimal* solution's
-#: bound counts as equal to its objective (HiGHS's default mip_abs_gap is 1e-6).
-OPTIMAL_ABS_TOL = 1e-6
-
 _LIMIT_TERMINATIONS = frozenset({"maxTimeLimit", "iterationLimit", "interrupted"})
 
 
@@ -78,7 +75,7 @@ _LIMIT_TERMINATIONS = frozenset({"maxTimeLimit", "iterationLimit", "interrupted"
 class SolveReport:
     """Outcome of one `solve_model` call.
 
-    status: optimal | feasible | time_limit | infeasible | error (see the module docstring).
+    status: optimal | gap_limit | feasible | time_limit | infeasible | error (see the module docstring).
     termination: pyomo TerminationCondition name, e.g. "convergenceCriteriaSatisfied",
         "maxTimeLimit", "provenInfeasible", "unbounded"; "exception" when the solver raised.
     objective: incumbent objective value in objective units and the model's sense
@@ -228,15 +225,9 @@ def _finite(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _gap(objective: float | None, bound: float | None, optimal: bool) -> float | None:
-    if objective is None or bound is None:
-        return None
-    diff = abs(bound - objective)
-    if diff <= OPTIMAL_ABS_TOL and (optimal or abs(objective) <= OPTIMAL_ABS_TOL):
-        return 0.0
-    if abs(objective) <= 1e-10:       # a zero incumbent with a nonzero bound: no finite relative gap
-        return math.inf
-    return diff / abs(objective)
+def _gap(objective: float | None, bound: float | None, optimal: bool = False) -> float | None:
+    """The relative gap of optkit.solution.relative_gap (one definition for every method)."""
+    return relative_gap(objective, bound)
 
 
 def _log_error_line(res: Any) -> str:
@@ -314,6 +305,11 @@ def _interpret(res: Any, solver: str, started: float, retried: bool) -> SolveRep
         objective = _finite(res.incumbent_objective)
     if status in (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT):
         bound = _finite(res.objective_bound)
+    if status == Status.OPTIMAL and objective is not None and bound is not None and not proven_optimal(objective,
+                                                                                                        bound):
+        status = Status.GAP_LIMIT
+        message = (f"stopped at the requested relative gap: gap {relative_gap(objective, bound):.3g} is above "
+                   f"{OPTIMAL_REL_GAP:g}, so optimality is not proven")
     return SolveReport(
         status=status,
         termination=tc,
@@ -346,7 +342,8 @@ def solve_model(
         SOLVER_ALIASES. Unknown -> UnknownNameError; not installed here -> SolverUnavailableError.
     time_limit: solver time limit in seconds (> 0). HiGHS overshoots it by roughly 10-20 %, and
         model translation before the solver starts is not counted by the solver.
-    rel_gap: relative MIP gap (>= 0, 0.05 = 5 %) at which the solver may stop and report optimal.
+    rel_gap: relative MIP gap (>= 0, 0.05 = 5 %) at which the solver may stop; a final gap above
+        OPTIMAL_REL_GAP is reported as gap_limit, not optimal.
     threads: solver threads (>= 1); for HiGHS this is its option "threads".
     options: solver-specific options passed verbatim (HiGHS e.g. {"presolve": "on"}); for HiGHS
         each is checked first and a rejected one raises InputError.

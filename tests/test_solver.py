@@ -9,7 +9,7 @@ pyo = pytest.importorskip("pyomo.environ")
 highspy = pytest.importorskip("highspy")
 
 from optkit.errors import InputError, SolverUnavailableError, UnknownNameError  # noqa: E402
-from optkit.solution import Status  # noqa: E402
+from optkit.solution import OPTIMAL_REL_GAP, Solution, Status, family_fields, proven_optimal, relative_gap  # noqa: E402,E501
 from optkit.solver import (  # noqa: E402
     SOLVER_ALIASES,
     SolveReport,
@@ -236,13 +236,38 @@ def test_time_limit_without_incumbent():
 def test_rel_gap_honoured():
     # Unsolved in 20 s with the default gap (see multi_knapsack); with 5 % it stops at the root.
     m = multi_knapsack()
+    # The final gap is above the default tolerance 1e-4, so the status says "stopped at the gap", not "optimal".
     r = solve_model(m, rel_gap=0.05, time_limit=10)
-    assert r.status == Status.OPTIMAL
+    assert r.status == Status.GAP_LIMIT and "requested relative gap" in r.message
     assert r.termination == "convergenceCriteriaSatisfied"
     assert r.has_solution and r.gap is not None
-    assert 0 <= r.gap <= 0.05 + 1e-9
+    assert OPTIMAL_REL_GAP < r.gap <= 0.05 + 1e-9
     assert r.bound >= r.objective
     assert r.solve_s < 5
+
+
+def test_relative_gap_is_one_definition():
+    assert relative_gap(100.0, 110.0) == pytest.approx(0.1)
+    assert relative_gap(-50.0, -40.0) == pytest.approx(0.2)           # |bound - objective| / |objective|
+    assert relative_gap(3.0, 3.0 + 5e-7) == 0.0                        # within the absolute tolerance
+    assert relative_gap(0.0, 1.0) == math.inf
+    assert relative_gap(None, 1.0) is None and relative_gap(1.0, None) is None
+    assert relative_gap(1.0, math.inf) is None
+    assert proven_optimal(1000.0, 1000.0 * (1 + OPTIMAL_REL_GAP / 2))
+    assert not proven_optimal(1000.0, 1000.0 * (1 + 2 * OPTIMAL_REL_GAP))
+    assert not proven_optimal(1000.0, None)
+
+
+def test_family_fields_drop_a_bound_of_another_model():
+    own = Solution("f", "m", Status.OPTIMAL, None, objective=4.0, bound=4.0, gap=0.0)
+    assert family_fields(own, 3.9) == (4.0, pytest.approx(0.1 / 3.9))
+    lattice = Solution("f", "m", Status.OPTIMAL, None, objective=4.0, bound=4.0, gap=0.0, model="lattice value")
+    assert family_fields(lattice, 4.2) == (None, None)                  # its bound bounds the lattice only
+
+
+def test_loose_gap_on_an_easy_model_is_still_optimal():
+    r = solve_model(max_milp(), rel_gap=0.5)
+    assert r.status == Status.OPTIMAL and r.gap == 0.0
 
 
 # ---------------------------------------------------------------- errors in input vs outcome

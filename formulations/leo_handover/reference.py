@@ -13,7 +13,7 @@ from optkit.errors import InputError
 from optkit.formulations.leo_handover import offline
 from optkit.formulations.leo_handover.episode import episode_pairs, evaluation_specs, evaluation_tables
 from optkit.formulations.leo_handover.evaluator import Decisions
-from optkit.solution import Solution, Status, worst_status
+from optkit.solution import Solution, Status, relative_gap, worst_status
 
 FAMILY = "leo-handover"
 
@@ -29,6 +29,14 @@ def parse_lambda(lam) -> float | str:
     if not np.isfinite(value) or value < 0:
         raise InputError(f"--lam: must be a number >= 0 or 'lex' (got {lam!r})")
     return value
+
+
+def model_of(lam) -> str:
+    """Solution.model of P2-λ: "" when λ = 0 (Σq is the family objective, the mean reward), else the penalised or
+    lexicographic objective whose bound does not bound the mean reward."""
+    if lam == "lex":
+        return "mean of sum q at the fewest handovers (lexicographic P2-lex): bounds handover-minimal schedules only"
+    return "" if lam == 0 else f"mean of sum q - {lam:g} H (P2-lambda): bounds the penalised reward, not the reward"
 
 
 def _episode_objective(table, srv, lam) -> float:
@@ -51,7 +59,8 @@ def solve_minho(inst, *, seed: int = 0, time_limit: float | None = None) -> Solu
     objective = float(np.mean(values))
     return Solution(family=FAMILY, method="offline-minho", status=Status.OPTIMAL, decisions=Decisions(tuple(srv)),
                     objective=objective, bound=objective, gap=0.0, runtime_s=time.perf_counter() - start,
-                    info={"objective": "mean of -H_min over the test episodes (P2-H)"})
+                    info={"objective": "mean of -H_min over the test episodes (P2-H)"},
+                    model="mean of -H_min over the test episodes (P2-H)")
 
 
 def solve_dp(inst, *, seed: int = 0, lam: float | str = "lex", time_limit: float | None = None) -> Solution:
@@ -68,7 +77,8 @@ def solve_dp(inst, *, seed: int = 0, lam: float | str = "lex", time_limit: float
     objective = float(np.mean(values))
     return Solution(family=FAMILY, method="offline-dp", status=Status.OPTIMAL, decisions=Decisions(tuple(srv)),
                     objective=objective, bound=objective, gap=0.0, runtime_s=time.perf_counter() - start,
-                    info={"lam": lam, "objective": "mean of sum q - lam H" if lam != "lex" else "mean of sum q at H_min"})
+                    info={"lam": lam, "objective": "mean of sum q - lam H" if lam != "lex" else "mean of sum q at H_min"},
+                    model=model_of(lam))
 
 
 
@@ -101,9 +111,10 @@ def solve_milp(inst, *, seed: int = 0, lam: float | str = 1.0, time_limit: float
     finite = bool(np.isfinite(objective) and np.isfinite(bound))
     return Solution(family=FAMILY, method="offline-milp", status=status, decisions=Decisions(tuple(srv)),
                     objective=objective if np.isfinite(objective) else None, bound=bound if finite else None,
-                    gap=abs(bound - objective) / max(1e-10, abs(objective)) if finite else None,
+                    gap=relative_gap(objective, bound) if finite else None,
                     runtime_s=time.perf_counter() - start,
-                    info={"lam": lam, "solver": solver, "episode_statuses": [str(s) for s in statuses]})
+                    info={"lam": lam, "solver": solver, "episode_statuses": [str(s) for s in statuses]},
+                    model=model_of(lam))
 
 
 def milp_solve(table, lam: float, time_limit: float, solver: str) -> dict:

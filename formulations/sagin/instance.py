@@ -149,9 +149,8 @@ class SaginInstance(SaginInstanceBase):
         check_int("seed", self.seed, min_value=0)
         from optkit.formulations.sagin import schema
 
-        validate_declared(self, schema.param_fields(KINDS) + schema.DERIVED, schema.sizes)   # types, dtypes, ranges
-        schema.check_size(self)
-        validate_fields({n: getattr(self, n) for n in PARAM_FIELDS})
+        validate_fields({n: getattr(self, n) for n in PARAM_FIELDS})    # declared ranges, then relations
+        validate_declared(self, schema.DERIVED, schema.sizes)             # derived arrays: dtypes, shapes, ranges
         check_finite("building_width", self.building_width, min_value=0.0)
         n_b = int(np.shape(self.building_centers)[0]) if np.ndim(self.building_centers) == 2 else -1
         check_shape("building_centers", self.building_centers, (max(n_b, 0), 2))

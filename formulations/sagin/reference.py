@@ -4,7 +4,8 @@ Both solve the lattice problem P2-L (§5.4) for every test UAV (its start snappe
 non-snapped start is joined to its node by a straight segment, `lattice_dp.decisions`) and return the paths as
 rollouts (§6.1 conversion), so the evaluator scores them like any other method. Their own objective is the mean
 over UAVs of the lattice value J*_L; it bounds nothing outside the lattice (continuous-direction methods may exceed
-it, §6.5), so `bound` is the same value and the family declares it not to be a dual bound of P2.
+it, §6.5), so `bound` is the same value, `Solution.model` says so, and result rows report no bound on the P2
+objective of the decisions.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from optkit.formulations.sagin import lattice_dp, p2l_milp, schema
 from optkit.solution import Solution, Status, worst_status
 
 FAMILY = "sagin"
+#: What objective and bound of these methods measure: the lattice problem, not P2 (Solution.model).
+MODEL = "P2-L lattice value J_L, mean over UAVs (§5.4): bounds lattice paths only"
 GAIN_MODES = ("segment", "node")
 
 
@@ -38,7 +41,7 @@ def _solution(method: str, inst, paths, statuses, values, runtime: float, info: 
     return Solution(family=FAMILY, method=method, status=status, decisions=lattice_dp.decisions(inst, paths),
                     objective=objective, bound=objective if proven else None, gap=0.0 if proven else None,
                     runtime_s=runtime, info={**info, "lattice_values": values.tolist(),
-                                             "uav_status": [str(s) for s in statuses]})
+                                             "uav_status": [str(s) for s in statuses]}, model=MODEL)
 
 
 def solve_lattice_dp(inst, *, seed: int = 0, time_limit: float | None = None, gain_mode: str | None = None,

@@ -98,7 +98,8 @@ def sizes(inst) -> dict:
     """Shape names of the derived arrays (called after the scalar fields are checked)."""
     n_bs = (length(inst.gn_sites_xy) * length(inst.gn_sector_azimuths)
             + length(inst.an_sites_xy) * length(inst.an_sector_azimuths) + inst.sn_n_sats)
-    return {"N_b": length(inst.building_centers), "B": n_bs}
+    return {"N_b": length(inst.building_centers), "B": n_bs, "channel_n_draws": inst.channel_n_draws,
+            "uav_n_uavs": inst.uav_n_uavs}
 
 
 def check_size(p) -> None:

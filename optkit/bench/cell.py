@@ -7,6 +7,7 @@ import time
 import traceback
 
 from optkit import registry
+from optkit.solution import family_fields
 
 
 def _limit_threads() -> None:
@@ -57,8 +58,9 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
         evaluation = api.evaluate(inst, solution)
         info = solution.info or {}
         row.update(evaluation.metrics)
+        bound, gap = family_fields(solution, evaluation.metrics.get("objective"))   # on the family objective
         row.update(status=str(solution.status), message=str(info.get("message", "")),
-                   method_objective=_number(solution.objective), bound=_number(solution.bound), gap=_number(solution.gap), decision_s=float(solution.runtime_s),
+                   method_objective=_number(solution.objective), bound=_number(bound), gap=_number(gap), decision_s=float(solution.runtime_s),
                    train_s=float(info.get("train_s", 0.0)), solver=str(info.get("solver", "")),
                    feasible=bool(evaluation.feasible))
         curve = info.get("curve")
