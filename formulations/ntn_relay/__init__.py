@@ -24,6 +24,7 @@ FAMILY = FamilyAPI(
     primary_metric="ee_kbit_per_j",
     # static-loiter's association is exact for its own trajectory only: no bound on other methods.
     reference_bound_is_dual=False,
+    gym_envs={"optkit/NtnRelay-v0": "optkit.formulations.ntn_relay.gym_env:NtnRelayGymEnv"},
     report=ReportSettings(
         metrics=("ee_kbit_per_j", "sum_tput_mbps", "avg_uav_power_w", "peak_tput_mbps", "worst_tput_mbps",
                  "p5_tput_mbps", "fso_ratio_pct", "handovers", "overlap_slots", "ub_ratio", "frac_of_ub",

@@ -115,9 +115,11 @@ def test_reward_scale_and_mobility_indicators():
     ub = cached_bound(w)
     assert np.mean((ub.rate - w.mu_r()) / w.mu_r()) >= 0.1
     assert m["ub_ratio"] <= 1.3
-    for preset in ("mobility-k1", "mobility-k2"):
-        p = make(preset)
-        assert evaluate(p, solve(p, "static-loiter")).metrics["ub_ratio"] >= 2.0
+    from optkit.formulations.ntn_relay.bounds import reachable_upper_bound
+
+    for preset in ("mobility-k1", "mobility-k2"):        # measured 6.34 and 3.96 (10 km grid); a 20 km grid here
+        wp = M.world(make(preset))
+        assert reachable_upper_bound(wp, 20.0).rate.mean() / wp.mu_r() >= 2.0
 
 
 def test_fairness_association_raises_the_weaker_path():
