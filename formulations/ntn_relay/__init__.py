@@ -20,7 +20,7 @@ FAMILY = FamilyAPI(
     test_scenario="smoke",
     presets="optkit.datasets:ntn-relay",
     aliases=("ee-max", "ee-max-weighted", "sat-ground"),
-    **hooks_in(_API, instance_class="NtnRelayInstance", optional=("describe",)),
+    **hooks_in(_API, instance_class="NtnRelayInstance", optional=("describe", "cell_record", "report_extras")),
     primary_metric="ee_kbit_per_j",
     # static-loiter's association is exact for its own trajectory only: no bound on other methods.
     reference_bound_is_dual=False,

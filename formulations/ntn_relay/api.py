@@ -6,7 +6,7 @@ from optkit.formulations.ntn_relay.generator import generate
 from optkit.formulations.ntn_relay.instance import NtnRelayInstance
 
 __all__ = ["NtnRelayInstance", "METRICS", "generate", "evaluate", "with_reference", "decisions_to_jsonable",
-           "decisions_from_jsonable", "describe", "report_extras"]
+           "decisions_from_jsonable", "describe", "cell_record", "report_extras"]
 
 
 def decisions_to_jsonable(decisions: Decisions) -> dict:
@@ -25,6 +25,13 @@ def describe(instance: NtnRelayInstance) -> dict:
     return {"template": instance.path_template, "relays": instance.K, "relay_kind": instance.relay_kind,
             "slots": w.N, "sats_per_lane": instance.sats_per_lane, "candidates": int(w.cand.shape[2]),
             "link_mode": instance.link_mode}
+
+
+def cell_record(instance: NtnRelayInstance, solution, evaluation) -> dict:
+    """The time series and link selection of a bench cell, for the family figures."""
+    from optkit.formulations.ntn_relay.report import cell_record as record
+
+    return record(instance, solution, evaluation)
 
 
 def report_extras(res, figs, figures) -> list[str]:
