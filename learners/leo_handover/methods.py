@@ -5,6 +5,11 @@ Seeds (§3.4): the instance seed is the base seed S, the method seed the run see
 training episodes [S, 300, ν], exploration and replay from SeedSequence([S, 500, ν]), torch from its first state
 word. The final network (or table) is evaluated without checkpoint selection (D37).
 
+Tabular unseen states (D45): with `unseen_fallback = "keep-serving"`, the greedy branch on a state whose key was
+never updated keeps the serving satellite when its slot is valid, else takes the nearest candidate (the
+`sticky-nearest` rule of §7.2, i.e. info["serving"] / info["cand_ids"] and the `distance` rule), in training and at
+test time; the share of such test decisions is info["unseen_share"]. "lowest-index" is the literal behaviour.
+
 Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-handover.md.
 """
 from __future__ import annotations
@@ -19,6 +24,7 @@ from optkit.formulations.leo_handover.env import HandoverEnv, curve_record, roll
 from optkit.formulations.leo_handover.episode import evaluation_specs, instance_scaler
 from optkit.formulations.leo_handover.evaluator import Decisions
 from optkit.formulations.leo_handover.generator import normalized_params, training_specs
+from optkit.heuristics.leo_handover.policies import sticky_nearest
 from optkit.learners import dqn as dqn_core
 from optkit.learners import harness, numpy_update, tabular
 from optkit.learners.training import single_thread
@@ -30,8 +36,20 @@ FAMILY = "leo-handover"
 _FAMILY_DIR = Path(formulations.__file__).resolve().parent / "leo_handover"
 SOURCES = harness.source_files(__file__, dqn_core.__file__, numpy_update.__file__, tabular.__file__,
                                *(_FAMILY_DIR / f"{name}.py" for name in ("env", "episode", "evaluator", "generator",
-                                                                        "geometry", "instance", "offline", "world")))
+                                                                        "geometry", "instance", "offline", "world")),
+                               Path(formulations.__file__).resolve().parent.parent / "heuristics" / "leo_handover"
+                               / "policies.py")
 MASK_AT_TEST_VALUE = 0.5          # §7.1 option mask_at_test: the removed feature's value at test time
+UNSEEN_FALLBACKS = ("keep-serving", "lowest-index")     # D45 and the literal reading
+
+
+def unseen_fallback(config: dict):
+    """fallback(env) -> slot of D45 ("keep-serving": the serving satellite's slot if valid, else the nearest
+    candidate) or None for "lowest-index" (the argmax of the all-zero row)."""
+    rule = config.get("unseen_fallback", "lowest-index")
+    if rule not in UNSEEN_FALLBACKS:
+        raise InputError(f"unseen_fallback: must be one of {', '.join(UNSEEN_FALLBACKS)}, got {rule!r}")
+    return (lambda env: sticky_nearest(env, None, None)) if rule == "keep-serving" else None
 
 
 def learner_params(params: dict, config: dict) -> dict:
@@ -88,11 +106,13 @@ def _fit(method: str):
                     return {**out, "epsilon": eps, "grad_steps": model.grad_steps}      # cumulative
             else:
                 model = tabular.TabularQ(env.M, int(config["buckets"]))
+                fallback = unseen_fallback(config)
 
                 def train_episode(e: int) -> dict:
                     eps = tabular.linear_episode_epsilon(e, n, float(config["eps_start"]), float(config["eps_end"]))
                     out = tabular.run_tabular_episode(env, specs[e], model, config["rule"], eps, rng,
-                                                      float(config["alpha"]), float(config["gamma"]))
+                                                      float(config["alpha"]), float(config["gamma"]),
+                                                      fallback=fallback)
                     return {**out, "epsilon": eps}
 
             def episode(e: int) -> dict:
@@ -110,8 +130,10 @@ def _fit(method: str):
     return fit
 
 
-def _policy(config: dict, states: dict, obs_dim: int, n_actions: int, mask_columns: list[int]):
-    """Greedy policy(env, obs, info) of a trained model; mask_columns: observation entries set to 0.5 (mask_at_test)."""
+def _policy(config: dict, states: dict, obs_dim: int, n_actions: int, mask_columns: list[int],
+            counts: dict | None = None):
+    """Greedy policy(env, obs, info) of a trained model; mask_columns: observation entries set to 0.5 (mask_at_test).
+    Tabular: counts["decisions"] and counts["unseen"] (decisions on never-updated keys) are incremented."""
     if config["learner"] == "dqn":
         # Greedy decisions need only the online network; they run on the CPU whatever device trained it.
         model = dqn_core.DQNLearner(obs_dim, n_actions, dqn_core.DQNConfig(hidden=tuple(config["hidden"]), buffer=1),
@@ -125,9 +147,16 @@ def _policy(config: dict, states: dict, obs_dim: int, n_actions: int, mask_colum
             return model.greedy(obs, info["mask"])
         return policy
     table = tabular.TabularQ.from_tensors(states)
+    fallback = unseen_fallback(config)
+    counts = {} if counts is None else counts
 
     def policy(env, obs, info):
-        return table.greedy(tabular.state_key(obs, table.n_buckets), info["mask"])
+        key = tabular.state_key(obs, table.n_buckets)
+        counts["decisions"] = counts.get("decisions", 0) + 1
+        if table.seen(key):
+            return table.greedy(key, info["mask"])
+        counts["unseen"] = counts.get("unseen", 0) + 1
+        return table.greedy(key, info["mask"]) if fallback is None else fallback(env)
     return policy
 
 
@@ -152,7 +181,8 @@ def solve_with(method: str, inst, seed: int, budget: str, checkpoint, mask_at_te
         column = list(params["state_features"]).index(mask_at_test)
         F = len(params["state_features"])
         mask_columns = [m * F + column for m in range(env.M)]
-    policy = _policy(meta["config"], got["states"]["model"], env.obs_dim, env.M, mask_columns)
+    counts = {"decisions": 0, "unseen": 0}
+    policy = _policy(meta["config"], got["states"]["model"], env.obs_dim, env.M, mask_columns, counts)
     srv, seconds = [], 0.0
     with single_thread():
         for spec in evaluation_specs(inst):
@@ -163,6 +193,8 @@ def solve_with(method: str, inst, seed: int, budget: str, checkpoint, mask_at_te
             "budget": meta["budget"], "episodes": meta["episodes"], "curve": meta["curve"],
             "decision_steps": meta.get("decision_steps"), "grad_steps": meta.get("grad_steps"),
             "mask_at_test": mask_at_test or ""}
+    if meta["config"]["learner"] != "dqn":
+        info["unseen_share"] = counts["unseen"] / max(counts["decisions"], 1)
     return Solution(family=FAMILY, method=method, status=Status.FEASIBLE, decisions=Decisions(tuple(srv)),
                     runtime_s=seconds, info=info)
 
