@@ -98,18 +98,57 @@ def move_gains(inst, SE: np.ndarray, serve: np.ndarray, eligible: np.ndarray) ->
 
 def greedy_ls(inst, S: np.ndarray, SE: np.ndarray, eligible: np.ndarray, max_moves: int | None = None) -> np.ndarray:
     """(E28) `greedy-ls`: max-power start, then best-improvement single-user moves (≤ K moves; ties lowest k,
-    then lowest v). SE of outage UAVs is not used (they are ineligible)."""
+    then lowest v). SE of outage UAVs is not used (they are ineligible). The gains of `move_gains` are updated
+    incrementally: a move changes the sizes of two cells only, so only their rows are recomputed (§4)."""
     serve = max_power(S, eligible)
-    if serve[0:1].size == 0 or serve[0] < 0:
+    U, K = SE.shape
+    if K == 0 or serve[0] < 0:
         return serve
-    K = S.shape[1]
+    full = inst.bandwidth_sharing == "full"
+    B, w, rmin = inst.bandwidth_hz, inst.qos_weight * 1e-6, inst.rate_min_bps
+
+    def value(se, size):                       # f_u(k; size) of E28 step 3, se (..., K), size broadcastable
+        rate = se * (B if full else B / np.maximum(size, 1))
+        return 1e-6 * rate - w * np.maximum(0.0, rmin - rate)
+
+    ks = np.arange(K)
+    n = np.bincount(serve, minlength=U)
+    member = serve[None, :] == np.arange(U)[:, None]                       # (U, K)
+    offsets = np.array([0, -1, 1])[None, :, None]                           # sizes n, n − 1, n + 1
+
+    def rows_values(rows):
+        """f at sizes (n, n − 1, n + 1) for the given cells, (len(rows), 3, K), and their cell sums (…, 3)."""
+        F = value(SE[rows][:, None, :], n[rows][:, None, None] + offsets)
+        return F, np.where(member[rows][:, None, :], F, 0.0).sum(axis=-1)
+
+    F, G = rows_values(np.arange(U))
+    fm = F[:, 1].copy()                                                      # f_u(k; n_u − 1)
+    Gc, Gm, Gp = G[:, 0].copy(), G[:, 1].copy(), G[:, 2].copy()
+    joinT = (Gp[:, None] + F[:, 2] - Gc[:, None]).T.copy()                  # (K, U) second bracket of Δ(k, v)
+    penT = np.where(eligible[None, :], 0.0, -np.inf) * np.ones((K, 1))      # −inf where the move is not allowed
+    penT[ks, serve] = -np.inf
+    leave = np.where(n[serve] == 1, -Gc[serve], Gm[serve] - fm[serve, ks] - Gc[serve])     # (K,) first bracket
     for _ in range(K if max_moves is None else max_moves):
-        gains = move_gains(inst, SE, serve, eligible)
-        flat = int(np.argmax(gains))                 # row-major over (k, v): ties lowest k, then lowest v
-        k, v = divmod(flat, gains.shape[1])
+        gains = joinT + leave[:, None]
+        gains += penT
+        flat = int(np.argmax(gains))           # row-major over (k, v): ties lowest k, then lowest v
+        k, v = divmod(flat, U)
         if not gains[k, v] > GAIN_TOL:
             break
+        u = serve[k]
         serve[k] = v
+        n[u] -= 1
+        n[v] += 1
+        member[u, k], member[v, k] = False, True
+        penT[k, u], penT[k, v] = 0.0, -np.inf
+        rows = np.array([u, v])
+        F, G = rows_values(rows)
+        fm[rows] = F[:, 1]
+        Gc[rows], Gm[rows], Gp[rows] = G[:, 0], G[:, 1], G[:, 2]
+        joinT[:, rows] = (G[:, 2][:, None] + F[:, 2] - G[:, 0][:, None]).T
+        users = np.nonzero(member[u] | member[v])[0]
+        own = serve[users]
+        leave[users] = np.where(n[own] == 1, -Gc[own], Gm[own] - fm[own, users] - Gc[own])
     return serve
 
 

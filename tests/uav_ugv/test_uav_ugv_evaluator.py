@@ -162,3 +162,23 @@ def test_state_dimension(paper):
     env = UavUgvEnv(paper)
     s = env.reset()
     assert s.shape == (257,) and np.all(np.isfinite(s))
+
+
+def _greedy_ls_full(inst, S, SE, eligible):
+    """E28 with the whole gain matrix recomputed after every move (the definition)."""
+    serve = assoc.max_power(S, eligible)
+    for _ in range(SE.shape[1]):
+        gains = assoc.move_gains(inst, SE, serve, eligible)
+        k, v = divmod(int(np.argmax(gains)), gains.shape[1])
+        if not gains[k, v] > assoc.GAIN_TOL:
+            break
+        serve[k] = v
+    return serve
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_greedy_ls_equals_definition(paper, seed):
+    rng = np.random.default_rng(seed)
+    S, SE = _random_slot(paper, rng, U=4, K=100)
+    eligible = np.array([True, True, True, seed % 3 != 0])
+    assert np.array_equal(assoc.greedy_ls(paper, S, SE, eligible), _greedy_ls_full(paper, S, SE, eligible))
