@@ -250,7 +250,8 @@ def solve_command(
     check_device(options)
     typer.echo(f"optkit: {family.id}/{inst.preset} seed {inst.seed}: running '{spec.id}'"
                + (f" (time limit {time_limit:g} s)" if time_limit else ""), err=True)
-    solution = solve(inst, spec.id, seed=method_seed, time_limit=time_limit, **options)
+    solution = run_limited(spec, time_limit, lambda: solve(inst, spec.id, seed=method_seed, time_limit=time_limit,
+                                                            **options))
     ref_solution = None
     if spec.id == family.reference_method:
         ref_solution = solution
@@ -259,14 +260,17 @@ def solve_command(
                    f" (time limit {time_limit or family.exact_time_limit:g} s; --no-reference skips it)", err=True)
         ref_spec = registry.get_method(family.id, family.reference_method)
         ref_options = {"progress": ProgressPrinter()} if ref_spec.takes("progress") else {}
-        ref_solution = solve(inst, family.reference_method, time_limit=time_limit or family.exact_time_limit,
-                             **ref_options)
-    evaluation = evaluate(inst, solution, reference=ref_solution)
+        ref_limit = time_limit or family.exact_time_limit
+        ref_solution = run_limited(ref_spec, ref_limit, lambda: solve(inst, family.reference_method,
+                                                                      time_limit=ref_limit, **ref_options))
+        if ref_solution.decisions is None:
+            ref_solution = None
+    evaluation = evaluate(inst, solution, reference=ref_solution) if solution.decisions is not None else None
     result = result_fields(family.id, inst, spec.id, solution, evaluation)
     if output is not None:
         api = registry.family_api(family.id)
         payload = {**result, "method_seed": method_seed, "info": solution.info,
-                   "decisions": api.decisions_to_jsonable(solution.decisions)}
+                   "decisions": None if solution.decisions is None else api.decisions_to_jsonable(solution.decisions)}
         write_text_atomic(output, json.dumps(json_ready(payload), indent=1))
     if fmt == "json":
         typer.echo(json.dumps(json_ready(result)))
@@ -468,14 +472,35 @@ def result_fields(family: str, inst, method: str, solution, evaluation) -> dict:
     whose own objective is another model's (Solution.model) adds it as model, method_objective, method_bound."""
     from optkit.solution import family_fields
 
-    objective = evaluation.metrics["objective"]
-    bound, gap = family_fields(solution, objective)
+    objective = None if evaluation is None else evaluation.metrics["objective"]
+    bound, gap = family_fields(solution, objective) if evaluation is not None else (None, None)
     result = {"family": family, "scenario": inst.preset, "seed": int(inst.seed), "method": method,
               "status": str(solution.status), "objective": objective, "bound": bound, "gap": gap,
-              "runtime_s": solution.runtime_s, "metrics": evaluation.metrics, "violations": evaluation.violations}
+              "runtime_s": solution.runtime_s, "metrics": {} if evaluation is None else evaluation.metrics,
+              "violations": {} if evaluation is None else evaluation.violations}
+    if evaluation is None:
+        result["message"] = str(solution.info.get("message", ""))
     if solution.model:
         result.update(model=solution.model, method_objective=solution.objective, method_bound=solution.bound)
     return result
+
+
+def run_limited(spec, time_limit, call):
+    """call() under the backstop of optkit.limits (learners excluded: their limit does not cover training); a run
+    stopped by it is a time_limit Solution without decisions."""
+    import time
+
+    from optkit.limits import TimeLimitReached, hard_time_limit
+    from optkit.solution import Solution, Status
+
+    start = time.perf_counter()
+    try:
+        with hard_time_limit(time_limit if spec.kind != "learner" else None):
+            return call()
+    except TimeLimitReached as exc:
+        return Solution(family=spec.family, method=spec.id, status=Status.TIME_LIMIT, decisions=None,
+                        runtime_s=time.perf_counter() - start,
+                        info={"message": f"{exc}; the method returned no decisions"})
 
 
 def certificate(status, objective, bound, gap, runtime_s: float, model: str = "", method_objective=None) -> str:

@@ -100,6 +100,8 @@ class Instance:
                 values[n] = _from_jsonable(raw[n])
             except InputError as exc:
                 raise InputError(f"{n}: {exc}") from None
+        for f in dataclasses.fields(cls):
+            _check_annotated_type(f.name, f.type, values[f.name])
         try:
             instance = cls(**values)
         except (TypeError, ValueError) as exc:
@@ -125,6 +127,32 @@ class Instance:
         except OSError as exc:
             raise InputError(f"--instance: cannot read '{path}' ({exc.strerror})") from None
         return cls.from_json(text)
+
+
+_ANNOTATED = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string",
+              "np.ndarray": "a tagged array", "numpy.ndarray": "a tagged array", "tuple": "a list"}
+
+
+def _check_annotated_type(name: str, annotation, value) -> None:
+    """A file value of the kind its dataclass annotation names (float, int, bool, str, np.ndarray, tuple); other
+    annotations are left to the family's validate(). Every family gets this check, declared fields or not."""
+    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    kind = {"ndarray": "np.ndarray"}.get(kind, kind)
+    if kind not in _ANNOTATED:
+        return
+    ok = {"float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "bool": lambda v: isinstance(v, bool),
+          "str": lambda v: isinstance(v, str),
+          "np.ndarray": lambda v: isinstance(v, np.ndarray),
+          "numpy.ndarray": lambda v: isinstance(v, np.ndarray),
+          "tuple": lambda v: isinstance(v, tuple)}[kind](value)
+    if not ok:
+        shown = repr(value)
+        raise ValidationError(name, f"{shown if len(shown) <= 40 else shown[:37] + '...'} breaks the rule: must be "
+                                    f"{_ANNOTATED[kind]}")
+    if isinstance(value, float) and not math.isfinite(value):     # to_json never writes NaN or infinity
+        raise ValidationError(name, f"{value!r} breaks the rule: must be finite")
 
 
 def read_instance_family(path: str | Path) -> str:

@@ -20,7 +20,7 @@ from optkit.cli import app
 
 RESULT_KEYS = {"family", "scenario", "seed", "method", "status", "objective", "bound", "gap", "runtime_s",
                "metrics", "violations"}
-STATUSES = {"optimal", "feasible", "time_limit", "infeasible", "error"}
+STATUSES = {"optimal", "gap_limit", "feasible", "time_limit", "infeasible", "error"}
 TIMING = {"runtime_s", "runtime_frame_ms"}
 HEAVY = ("torch", "pyomo", "cvxpy")
 FAST = ["-m", "random", "--no-reference"]

@@ -408,3 +408,38 @@ def test_warm_start_and_progress_are_highs_only(monkeypatch):
     monkeypatch.setattr(S, "_resolve", lambda name: ("gurobi_direct", type("Opt", (), {"config": {}})()))
     with pytest.raises(InputError, match="HiGHS only"):
         solve_model(max_milp(), solver="gurobi", warm_start=True)
+
+
+# ---------------------------------------------------------------- --time-limit binds methods without a solver
+
+
+def test_hard_time_limit_stops_python_code(monkeypatch):
+    import time
+
+    from optkit import limits
+
+    monkeypatch.setattr(limits, "HARD_GRACE_S", 0.0)
+    start = time.perf_counter()
+    with pytest.raises(limits.TimeLimitReached):
+        with limits.hard_time_limit(0.2):
+            while True:
+                sum(range(1000))
+    assert time.perf_counter() - start < 2.0
+    with limits.hard_time_limit(None):           # no limit: no alarm
+        pass
+    assert limits.Deadline(None).left() == math.inf and limits.Deadline(0.0).expired()
+
+
+@pytest.mark.parametrize("family,preset,method,unit", [
+    ("sagin", "ref-tiny", "lattice-dp", "UAVs solved"),
+    ("leo-handover", "smoke", "offline-dp", "episodes solved"),
+    ("leo-handover", "smoke", "offline-minho", "episodes solved"),
+])
+def test_dynamic_programmes_stop_on_their_time_limit(family, preset, method, unit):
+    from optkit.api import evaluate, make_instance, solve
+
+    inst = make_instance(family, preset, 0)
+    solution = solve(inst, method, time_limit=1e-6)
+    assert solution.status == Status.TIME_LIMIT and solution.objective is None and solution.bound is None
+    assert unit in solution.info["time_limit_reached"]
+    evaluate(inst, solution)                      # the partial decisions are still scored

@@ -16,8 +16,9 @@ from optkit.formulations.sagin import formulation as F
 
 @dataclass(frozen=True)
 class LatticePath:
-    """Result of one start. status: "optimal" (best QoS-feasible path, value = J*_L) or "infeasible" (no arriving
-    path meets QoS; the fields then describe the best-J arriving path, QoS violated, or are empty if none arrives).
+    """Result of one start. status: "optimal" (best QoS-feasible path, value = J*_L), "infeasible" (no arriving
+    path meets QoS; the fields then describe the best-J arriving path, QoS violated, or are empty if none arrives) or
+    "time_limit" (the deadline passed before this start was solved: no move, value NaN).
     start: node index; nodes (n+1,) int node indices; moves (n,) int indices into MOVES; bs (n,) int BS per move;
     waypoints (n+1, 3) m; A Mbit; H switches; t_f arrival tick; value J (NaN when no path arrives);
     h_capped: H_max below ⌊K/κ0⌋ − 1 (optimal only among paths with H ≤ H_max)."""
@@ -40,8 +41,9 @@ def default_h_max(lattice: F.Lattice) -> int:
     return max(lattice.K // lattice.kappa0 - 1, 0)
 
 
-def _forward(lat: F.Lattice, gains: F.GainTable, start: int, h_max: int):
-    """Forward sweep (§8.1 steps 2-3): labels A (K+1, V, B, H) and back-pointers pm, pb (int8)."""
+def _forward(lat: F.Lattice, gains: F.GainTable, start: int, h_max: int, deadline=None):
+    """Forward sweep (§8.1 steps 2-3): labels A (K+1, V, B, H) and back-pointers pm, pb (int8). With a
+    `optkit.limits.Deadline`, raises TimeLimitReached between ticks once it has passed."""
     K, V, B, Hn = lat.K, lat.n_nodes, gains.n_bs, h_max + 1
     A = np.full((K + 1, V, B, Hn), -np.inf)
     pm = np.full((K + 1, V, B, Hn), -1, dtype=np.int8)
@@ -55,6 +57,8 @@ def _forward(lat: F.Lattice, gains: F.GainTable, start: int, h_max: int):
     b_idx = np.arange(B)[None, :, None]
     not_dest = np.arange(V) != lat.dest
     for t in range(1, K + 1):                                           # step 3: ticks in topological order
+        if deadline is not None:
+            deadline.check()
         At = A[t]
         active = not_dest & np.isfinite(At).any(axis=(1, 2))
         if not active.any():
@@ -113,8 +117,10 @@ def _backtrack(lat: F.Lattice, pm, pb, start: int, t: int, b: int, H: int):
     return np.array(nodes[::-1]), np.array(moves[::-1]), np.array(bs[::-1])
 
 
-def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int | None = None) -> LatticePath:
-    """Exact P2-L optimum for one start node (§8.1 steps 2-5); h_max defaults to the instance's `ref_h_max`."""
+def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int | None = None,
+                deadline=None) -> LatticePath:
+    """Exact P2-L optimum for one start node (§8.1 steps 2-5); h_max defaults to the instance's `ref_h_max`.
+    deadline: an optkit.limits.Deadline checked between ticks (TimeLimitReached once passed)."""
     if not 0 <= start < lat.n_nodes:
         raise InputError(f"start: node index {start} outside 0..{lat.n_nodes - 1}")
     if start == lat.dest:
@@ -125,7 +131,7 @@ def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int
         raise InputError("h_max: must be >= 0")
     if gains.n_bs > 127:
         raise InputError("gains: more than 127 BSs do not fit the int8 back-pointers")
-    A, pm, pb = _forward(lat, gains, start, h_max)
+    A, pm, pb = _forward(lat, gains, start, h_max, deadline)
     lam, delta = inst.objective_lambda, lat.delta
     Af = A[:, lat.dest]                                                   # (K+1, B, Hn), step 4
     ticks = np.arange(lat.K + 1)[:, None, None]
@@ -148,9 +154,11 @@ def solve_start(inst, lat: F.Lattice, gains: F.GainTable, start: int, h_max: int
 
 
 def solve(inst, starts=None, *, lattice: F.Lattice | None = None, gains: F.GainTable | None = None,
-          h_max: int | None = None) -> list[LatticePath]:
+          h_max: int | None = None, deadline=None) -> list[LatticePath]:
     """Optimal P2-L paths for every start (default: the instance's test starts, snapped to the nearest node).
-    starts: float positions (N, 3) m (snapped) or integer node indices (N,). The lattice and gain table are built once and shared."""
+    starts: float positions (N, 3) m (snapped) or integer node indices (N,). The lattice and gain table are built once and shared.
+    deadline: an optkit.limits.Deadline; once it has passed, the start being solved and every later one get a path
+    with status "time_limit" that stays at its start node (no move)."""
     lat = F.build_lattice(inst) if lattice is None else lattice
     gains = F.gain_table(inst, lat) if gains is None else gains
     if starts is None:
@@ -164,7 +172,17 @@ def solve(inst, starts=None, *, lattice: F.Lattice | None = None, gains: F.GainT
         idx = [int(i) for i in starts.reshape(-1)]
     else:
         raise InputError("starts: expected float positions (N, 3) m or integer node indices (N,)")
-    return [solve_start(inst, lat, gains, i, h_max) for i in idx]
+    from optkit.limits import TimeLimitReached
+
+    paths = []
+    for i in idx:
+        try:
+            paths.append(solve_start(inst, lat, gains, i, h_max, deadline))
+        except TimeLimitReached:
+            break
+    empty = np.zeros(0, dtype=np.int64)
+    return paths + [LatticePath("time_limit", i, np.array([i]), empty, empty, lat.nodes[[i]], float("nan"), 0, 0,
+                                float("nan"), False) for i in idx[len(paths):]]
 
 
 def decisions(inst, paths):

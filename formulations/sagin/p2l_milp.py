@@ -137,9 +137,11 @@ def solve_tick(inst, lat: F.Lattice, gains: F.GainTable, start: int, T: int, rea
 
 
 def solve(inst, start=None, *, lattice: F.Lattice | None = None, gains: F.GainTable | None = None,
-          time_limit: float = 600.0, solver: str = "highs") -> MilpResult:
+          time_limit: float = 600.0, solver: str = "highs", deadline=None) -> MilpResult:
     """J*_MILP of one start (default: the first test start, snapped to its nearest node): model 5.5 for every
-    reachable arrival tick, best feasible T̂ kept. The path's (A, H, J) are recomputed from the gain table."""
+    reachable arrival tick, best feasible T̂ kept. The path's (A, H, J) are recomputed from the gain table.
+    time_limit (s) caps each T̂ model; deadline (optkit.limits.Deadline) caps the whole call: ticks left when it
+    passes are not solved and the status is time_limit."""
     lat = F.build_lattice(inst) if lattice is None else lattice
     gains = F.gain_table(inst, lat) if gains is None else gains
     if start is None:
@@ -151,7 +153,11 @@ def solve(inst, start=None, *, lattice: F.Lattice | None = None, gains: F.GainTa
     res = MilpResult(status="infeasible")
     limited = False
     for T in arrival_ticks(lat, start):
-        report, path, sizes = solve_tick(inst, lat, gains, start, T, reach, time_limit=time_limit, solver=solver)
+        limit = time_limit if deadline is None else min(time_limit, deadline.left())
+        if limit < 0.05:
+            limited = True
+            break
+        report, path, sizes = solve_tick(inst, lat, gains, start, T, reach, time_limit=limit, solver=solver)
         res.per_tick[T] = (str(report.status), report.objective)
         res.sizes[T] = sizes
         limited |= str(report.status) in ("time_limit", "error")

@@ -7,6 +7,7 @@ import time
 import traceback
 
 from optkit import registry
+from optkit.limits import TimeLimitReached, hard_time_limit
 from optkit.solution import family_fields
 
 
@@ -54,7 +55,9 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
     try:
         inst = make_instance(fam.id, cell["scenario"], cell["seed"], point=cell["point"] or None)
         spec = registry.get_method(fam.id, cell["method"])
-        solution = spec.load()(inst, seed=cell["method_seed"], **_method_kwargs(spec, budget, time_limit, config))
+        kwargs = _method_kwargs(spec, budget, time_limit, config)
+        with hard_time_limit(kwargs.get("time_limit") if spec.kind != "learner" else None):   # backstop
+            solution = spec.load()(inst, seed=cell["method_seed"], **kwargs)
         evaluation = api.evaluate(inst, solution)
         info = solution.info or {}
         row.update(evaluation.metrics)
@@ -66,6 +69,8 @@ def run_cell(cell: dict, budget: str, time_limit, config: dict) -> tuple[dict, l
         curve = info.get("curve")
         if api.cell_record is not None:
             record = api.cell_record(inst, solution, evaluation)
+    except TimeLimitReached as exc:     # the method overran its limit without returning decisions
+        row.update(status="time_limit", message=f"{exc}; the method returned no decisions")
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded and the run goes on
         row["message"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         if os.environ.get("OPTKIT_DEBUG"):
