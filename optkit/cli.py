@@ -410,8 +410,40 @@ def report_command(
     """Write DIR/report.md, DIR/figures/*.png and DIR/report.html from a results directory."""
     from optkit.report import REPORT_HTML, write_report
 
+    check_manifest(directory)
     path = write_report(directory)
     typer.echo(f"wrote {path}, {directory / REPORT_HTML} and {directory / 'figures'}")
+
+
+def check_manifest(directory: Path) -> None:
+    """A results directory's manifest.json has the shape `optkit bench` writes (sweep: family, scenarios, points;
+    cells: one object per cell with the id columns), else an input error naming what is wrong."""
+    from optkit.bench import ID_COLUMNS, MANIFEST
+
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return                                    # write_report says that the directory is not a results directory
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"report: '{path}' cannot be read as JSON ({type(exc).__name__})") from None
+    sweep = manifest.get("sweep") if isinstance(manifest, dict) else None
+    cells = manifest.get("cells") if isinstance(manifest, dict) else None
+    problem = None
+    if not isinstance(sweep, dict) or not isinstance(cells, list):
+        problem = "needs an object 'sweep' and a list 'cells'"
+    elif not isinstance(sweep.get("family"), str):
+        problem = "sweep.family must be a family id"
+    elif not isinstance(sweep.get("scenarios"), list) or not all(isinstance(x, str) for x in sweep["scenarios"]):
+        problem = "sweep.scenarios must be a list of preset ids"
+    elif not isinstance(sweep.get("points") or {}, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 for p in v)
+            for v in (sweep.get("points") or {}).values()):
+        problem = "sweep.points must map presets to [label, name] pairs"
+    elif not all(isinstance(c, dict) and set(ID_COLUMNS) <= set(c) for c in cells):
+        problem = f"every cell must be an object with {', '.join(ID_COLUMNS)}"
+    if problem:
+        raise InputError(f"report: '{path}' is not an optkit manifest ({problem})")
 
 
 def experiment_substitutions(run, paper, budget: str) -> list[str]:

@@ -554,3 +554,28 @@ def test_a_reduced_experiment_says_what_it_substitutes():
     assert line.startswith("optkit: experiment sagin-reference at budget check is reduced against the paper budget")
     assert "presets ref-tiny instead of ref-small" in line
     assert experiment_substitutions(paper, paper, "paper") == []
+
+
+@pytest.mark.parametrize("manifest,words", [
+    ('{"sweep": {"family": "allocate"}, "cells": []}', "sweep.scenarios"),
+    ('{"sweep": {"family": "allocate", "scenarios": 5}, "cells": [1]}', "sweep.scenarios"),
+    ('{"sweep": {"family": "allocate", "scenarios": ["tiny"], "points": {"tiny": [1]}}, "cells": []}', "sweep.points"),
+    ('{"sweep": {"family": "allocate", "scenarios": ["tiny"]}, "cells": [{"seed": 0}]}', "every cell"),
+    ('{"sweep": [], "cells": []}', "'sweep'"),
+    ('{"sweep": {', "cannot be read as JSON"),
+])
+def test_malformed_manifest_is_exit_2(tmp_path, manifest, words):
+    (tmp_path / "manifest.json").write_text(manifest)
+    result = invoke("report", tmp_path)
+    assert result.exit_code == 2
+    assert_one_line_error(result.stderr, words)
+
+
+def test_certificate_of_a_gap_limit_and_of_a_model_optimum():
+    from optkit.cli import certificate
+
+    text = certificate("gap_limit", 2.49, 2.589, 0.0395, 7.0)
+    assert text.startswith("result: NOT PROVEN OPTIMAL (gap_limit): incumbent 2.49, bound 2.589, gap 3.95 %")
+    text = certificate("optimal", 4.0097, None, None, 0.4, model="P2-L lattice value", method_objective=3.9983)
+    assert "OPTIMAL FOR THE METHOD'S MODEL (P2-L lattice value): model value 3.9983" in text
+    assert "family objective of these decisions is 4.0097, with no bound" in text
