@@ -1,4 +1,5 @@
 """Baselines of the `uav-ugv` family (declarations only; light imports). § numbers: docs/families/uav-ugv.md."""
+from optkit.options import Option, time_limit
 from optkit.registry import MethodSpec
 
 _MODULE = "optkit.heuristics.uav_ugv.baselines"
@@ -16,4 +17,16 @@ METHODS = tuple(
         ("hover-home", "solve_hover_home", "online", False, "every vehicle stays at home (§7.7)"),
         ("random", "solve_random", "online", True, "uniform random actions through the safety layer (§7.7)"),
     )
+)
+
+METHODS += (
+    MethodSpec(
+        family="uav-ugv", id="bcd-sca", kind="heuristic", knowledge="oracle",
+        entry="optkit.heuristics.uav_ugv.bcd:solve_bcd_sca",
+        description="block-coordinate descent from static-kmeans: hungarian-sizes association, SCA trajectories "
+                    "(E29 correction), DP UGV routes; every block accepted only if the merit does not fall (§7.4)",
+        options=(time_limit(60.0),
+                 Option("outer_iters", "int", 5, "outer BCD iterations", low=1, high=100),
+                 Option("sca_solves", "int", 15, "SCA subproblem solves per trajectory block", low=1, high=200)),
+    ),
 )
