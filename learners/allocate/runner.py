@@ -43,12 +43,16 @@ def greedy_metrics(model, inst) -> dict:
             "pl_steps": sums["pl_steps"]}
 
 
-def train_model(model_cls, method: str, training_set, config: dict, seed: int, progress: bool = False):
-    """The training loop of every allocate learner: returns (model, curve, selector). Validation per D31."""
+def train_model(model_cls, method: str, training_set, config: dict, seed: int, progress: bool = False,
+                validation_instances=None):
+    """The training loop of every allocate learner: returns (model, curve, selector). Validation per D31 on the
+    seeds 5000 + j of the training preset, or on `validation_instances` when given (the overfitting check trains
+    and validates on one instance). training_set: has .instance(e) and .preset (harness.TrainingSet)."""
     cfg = harness.config_from(model_cls.Config, config)
     first = training_set.instance(0)
     rng = stream(seed, 100, method_key(method))            # training randomness of this method and seed
-    validation = harness.ValidationSet.of(training_set, n=int(cfg.validation_seeds))
+    if validation_instances is None:
+        validation_instances = harness.ValidationSet.of(training_set, n=int(cfg.validation_seeds)).instances
     selector = harness.CheckpointSelector()
     n = int(cfg.episodes)
     switch = int(getattr(cfg, "hl_fraction", 0.0) * n)     # E_HL (§7.2.6)
@@ -62,7 +66,7 @@ def train_model(model_cls, method: str, training_set, config: dict, seed: int, p
             m = env.evaluation().metrics
             record = {**sums, "objective": m["objective"], "accepted": m["accepted"], "acc_pct": m["acc_pct"]}
             if harness.validation_due(e, n, int(cfg.validation_points)):
-                val = harness.greedy_validation(lambda v: greedy_metrics(model, v), validation.instances)
+                val = harness.greedy_validation(lambda v: greedy_metrics(model, v), validation_instances)
                 record.update(val)
                 if cfg.select_checkpoint:
                     selector.offer(e, (val["val_objective"], val["val_accepted"]), model.state_dict)
@@ -91,10 +95,11 @@ def _obtain(model_cls, method: str, sources, preset: str, seed: int, budget: str
                           checkpoint=checkpoint, progress=progress)
 
 
-def load_model(model_cls, inst, config: dict, states: dict | None, seed: int):
-    """A model for evaluating on `inst` (method randomness of (inst.seed, method, seed)); states None: untrained."""
+def load_model(model_cls, method: str, inst, config: dict, states: dict | None, seed: int):
+    """A model for evaluating on `inst` with the method randomness of (inst.seed, method, seed), as `solve` builds
+    it; states None: the untrained network (call inside `deterministic(seed)` for the training seed's init)."""
     cfg = harness.config_from(model_cls.Config, config)
-    model = model_cls(dims(inst), cfg, method_stream(inst.seed, model_cls.METHOD_STREAM, seed))
+    model = model_cls(dims(inst), cfg, method_stream(inst.seed, method, seed))
     if states is not None:
         model.load_state_dict(states)
     return model

@@ -12,7 +12,6 @@ import torch
 import optkit
 from optkit.checks import check_method
 from optkit.formulations.allocate.env import OnlineEnv, Request
-from optkit.heuristics.allocate import random_baseline
 from optkit.learners.allocate import perfect, placement, runner
 from optkit.learners.allocate.nets import PredictorNet, TrajectoryNet
 from optkit.learners.allocate.observe import EpisodeHistory, displacement_index, shift_area
@@ -249,24 +248,6 @@ def test_displacement_and_shift_round_trip():
 
 
 # ---------------------------------------------------------------------------------------------- training
-@pytest.mark.slow
-def test_perfect_smoke_beats_random_on_tiny(cache_dir):
-    seeds = range(5)
-    ours, rand = [], []
-    for s in seeds:
-        inst = make("tiny", s)
-        sol = perfect.solve(inst, seed=0, budget="smoke")
-        m = optkit.evaluate(inst, sol).metrics
-        assert m["viol_collision"] == 0 and m["viol_capacity"] == 0
-        ours.append(m["objective"])
-        rand.append(optkit.evaluate(inst, random_baseline.solve(inst)).metrics["objective"])
-    assert np.mean(ours) > np.mean(rand), (ours, rand)
-    info = sol.info
-    assert info["budget"] == "smoke" and info["episodes"] == len(info["curve"]) > 0
-    assert {"episode", "return", "r_hl", "r_tp"} <= set(info["curve"][0])
-    assert info["cache_hit"] and info["train_s"] > 0 and info["checkpoint"].startswith(str(cache_dir))
-
-
 @pytest.mark.slow
 def test_second_call_hits_the_cache_and_train_reports_it(cache_dir, monkeypatch):
     inst = make("tiny", 1)
