@@ -40,10 +40,19 @@ def _from_jsonable(value: Any) -> Any:
         if "__ndarray__" not in value:
             raise InputError("instance JSON: only tagged arrays may be objects inside 'fields'")
         try:
-            array = np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+            dtype = np.dtype(value["dtype"])
+            if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize < 4):
+                raise InputError(f"dtype tag '{value['dtype']}' breaks the rule: optkit arrays hold booleans, integers "
+                                 "or floats of at least 32 bits")
+            natural = np.array(value["__ndarray__"])
+            array = np.array(value["__ndarray__"], dtype=dtype)
+            if natural.size and (natural.dtype.kind not in "biuf" or (dtype.kind == "b") != (natural.dtype.kind == "b")):
+                raise InputError(f"the values do not match the dtype tag '{value['dtype']}'")
+            if natural.size and not np.array_equal(array, natural, equal_nan=natural.dtype.kind == "f"):
+                raise InputError(f"dtype tag '{value['dtype']}' would change the values (e.g. round or truncate them)")
             return array.reshape(tuple(value["shape"]))
         except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            raise InputError(f"instance JSON: malformed array ({type(exc).__name__}: {exc})") from None
+            raise InputError(f"malformed array ({type(exc).__name__}: {exc})") from None
     if isinstance(value, list):
         return tuple(_from_jsonable(v) for v in value)
     return value
@@ -99,7 +108,7 @@ class Instance:
             try:
                 values[n] = _from_jsonable(raw[n])
             except InputError as exc:
-                raise InputError(f"{n}: {exc}") from None
+                raise ValidationError(n, str(exc)) from None
         for f in dataclasses.fields(cls):
             _check_annotated_type(f.name, f.type, values[f.name])
         try:

@@ -163,3 +163,26 @@ def test_oversize_lattice_is_refused_with_its_estimate(tmp_path):
     result = solve_file(tmp_path, "sagin", "ref-tiny", _set("ref_h", 1.0), "-m", "lattice-dp")
     assert result.exit_code == 2, result.output
     assert "ref_h: the lattice reference" in result.stderr and "would need about" in result.stderr
+
+
+@pytest.mark.parametrize("tag,values,ok", [
+    ("<f8", [1, 2], True),                 # integers are exact in float64
+    ("<i8", [1.0, 2.0], True),
+    ("<i8", [1.5, 2.0], False),            # would truncate
+    ("<f4", [0.1], False),                 # would round
+    ("<f2", [1.0], False),                 # half precision is never an optkit array
+    ("<U3", [1.0], False),
+    ("|b1", [1, 0], False),                # numbers are not booleans
+    ("|b1", [True, False], True),
+    ("<i8", [2**70], False),
+])
+def test_loader_never_changes_array_values(tag, values, ok):
+    from optkit.errors import InputError
+    from optkit.instance import _from_jsonable
+
+    raw = {"__ndarray__": values, "dtype": tag, "shape": [len(values)]}
+    if ok:
+        assert _from_jsonable(raw).tolist() == values
+    else:
+        with pytest.raises(InputError):
+            _from_jsonable(raw)
