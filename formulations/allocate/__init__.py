@@ -67,4 +67,21 @@ METHODS = (
             Option("progress", "any", None, "callable(elapsed_s, incumbent, bound, gap) for solver progress"),
         ),
     ),
+    MethodSpec(
+        family="allocate", id="allocate-benders", kind="exact", knowledge="oracle", seeded=False,
+        entry="optkit.formulations.allocate.benders:solve",
+        description="exact offline optimum of ALLOCATE by logic-based Benders decomposition: master over UAV areas "
+                    "and acceptance, exact per-frame placement subproblems (§7.8); tighter certified gaps than "
+                    "`allocate` within a limit on `small`",
+        options=(
+            time_limit(600.0),
+            *mip_options(gap=1e-4, export_model=False),
+            Option("route_set", "str", "candidates", "routes of the model: the generator's candidates or all simple "
+                   "paths", choices=("candidates", "all")),
+            Option("movement", "str", "auto", "UAV movement rows of the master: transition (pairwise), compact, or "
+                   "auto by size", choices=("auto", "transition", "compact")),
+            Option("max_iterations", "int", None, "stop after this many master solves (default: no limit)", low=1,
+                   nullable=True),
+        ),
+    ),
 )

@@ -1,5 +1,5 @@
-"""Logic-based Benders decomposition of the exact MILP (docs/families/allocate.md §7.8): an exact cross-check of
-`allocate` with its own bound, not a registered method (benchmarks/results/allocate_benders.md says why).
+"""Method `allocate-benders`: logic-based Benders decomposition of the exact MILP (docs/families/allocate.md §7.8),
+a second exact method with its own bound (benchmarks/results/allocate_benders.md compares it with `allocate`).
 
 Master (MILP): the acceptance X_r, the UAV areas S^t_{n,a} and the flight energy exactly (the §5.2 movement rows),
 coverage (an accepted request-frame needs an RSU or a UAV in its area), and per frame t a variable θ_t (eu) for
@@ -570,7 +570,7 @@ def record(inst, data: milp.ModelData, inc: Incumbent):
 def solve(inst, *, seed: int = 0, time_limit: float | None = 600.0, gap: float = 1e-4, solver: str = "highs",
           threads: int | None = None, route_set: str = "candidates", movement: str = "auto",
           max_iterations: int | None = None, log=False):
-    """The exact optimum of §5.2 by logic-based Benders decomposition (Solution.method "allocate-benders").
+    """Method `allocate-benders`: the exact optimum of §5.2 by logic-based Benders decomposition.
 
     seed is unused (deterministic); time_limit in s (wall clock, whole method); gap: relative gap at which the
     master bound and the best verified incumbent count as equal (status optimal); max_iterations: master solves

@@ -1,5 +1,4 @@
-"""The Benders decomposition of benders.py (docs/families/allocate.md §7.8, an exact cross-check of `allocate`, not
-a registered method): the same optimum as the monolithic MILP, valid cuts (the master bound never below the
+"""`allocate-benders`, the Benders decomposition of benders.py (docs/families/allocate.md §7.8): the same optimum as the monolithic MILP, valid cuts (the master bound never below the
 optimum), honest statuses under short limits, and records the evaluator scores exactly. Micro instances prove in
 a few seconds with either method."""
 from __future__ import annotations
@@ -66,7 +65,7 @@ def test_same_optimum_as_the_monolithic_model(make, seed):
 @pytest.mark.parametrize("seed", [2, 3])
 def test_same_optimum_on_tiny(seed):
     inst = optkit.make_instance("allocate", "tiny", seed)
-    solution = benders.solve(inst, threads=1)
+    solution = optkit.solve(inst, "allocate-benders", threads=1)
     assert solution.status == Status.OPTIMAL
     reference = optkit.solve(inst, "allocate", threads=1)
     assert reference.status == Status.OPTIMAL
@@ -140,3 +139,10 @@ def test_frame_energy_with_the_plan_fixed_matches_the_monolithic_model():
                 pinned = tuple(a if i == j else int(areas[t, i]) for i in range(inst.n_uav))
                 other = benders.FrameProblems(inst, data, "highs", 1).solve(t, requests, pinned, None)
                 assert other.energy == pytest.approx(exact.energy, abs=1e-6)
+
+
+def test_registration():
+    from optkit import registry
+
+    spec = registry.get_method("allocate", "allocate-benders")
+    assert spec.kind == "exact" and spec.knowledge == "oracle" and not spec.seeded
