@@ -23,6 +23,7 @@ FAMILY = FamilyAPI(
     # ref-grid-dp bounds the lattice-restricted problem only (§8.1): the runner leaves frac_bound empty.
     reference_bound_is_dual=False,
     exact_time_limit=120.0,
+    gym_envs={"optkit/UavUgv-v0": "optkit.formulations.uav_ugv.gym_env:UavUgvGymEnv"},
     report=ReportSettings(
         metrics=("objective", "sum_rate_mbps", "qos_satisfaction", "backhaul_outages", "safety_violations",
                  "sum_rate_mbps_e28", "objective_e28", "ugv_path_km", "mean_altitude_m", "fraction_of_opt",

@@ -8,6 +8,8 @@ from optkit.formulations.uav_ugv import association as assoc
 from optkit.formulations.uav_ugv import channel, safety
 from optkit.formulations.uav_ugv.evaluator import Plan
 
+STATE_LOW, STATE_HIGH = -1.0, 2.0     # every state feature lies in this range (§7.0; mean SE / 10 stays below 2)
+
 
 class UavUgvEnv:
     """One episode of N steps on an instance. `reset()` → state; `step(action)` → (state, r, done, info) with
@@ -138,7 +140,8 @@ class UavUgvEnv:
         cover_S = channel.access_power(inst, self.q, self.centers)
         cover = np.clip(10.0 * np.log10(channel.sinr(inst, cover_S).max(axis=0)) / 30.0, -1.0, 1.0)
         return np.concatenate([pos.ravel(), off.ravel(), slack_u, ugv_xy.ravel(), slack_m, [n / N], margin,
-                               cell / max(self.K, 1), mean_se, below, self.density, cover]).astype(np.float32)
+                               cell / max(self.K, 1), mean_se, below, self.density, cover]).clip(
+            STATE_LOW, STATE_HIGH).astype(np.float32)
 
 
 def rollout(inst, policy) -> Plan:

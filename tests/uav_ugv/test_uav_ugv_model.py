@@ -217,3 +217,21 @@ def test_lattice_needs_tiny_geometry():
         from optkit.formulations.uav_ugv.grid_dp import check_lattice_instance
 
         check_lattice_instance(optkit.make_instance("uav-ugv", "quick", 0))
+
+
+def test_gym_env_passes_check_env():
+    import gymnasium
+    from gymnasium.utils.env_checker import check_env
+
+    import optkit.envs  # noqa: F401
+
+    env = gymnasium.make("optkit/UavUgv-v0", scenario="tiny-exact", seed=0).unwrapped
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    total = 0.0
+    done = False
+    while not done:
+        obs, r, done, trunc, info = env.step(env.action_space.sample())
+        total += info["reward_mbps"]
+        assert env.observation_space.contains(obs)
+    assert env.core.n == env.instance.n_slots and np.isfinite(total)
