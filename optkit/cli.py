@@ -73,6 +73,13 @@ def _check_output(flag: str, path: Path | None) -> None:
     existing = next((p for p in [parent, *parent.parents] if p.exists()), Path("."))
     if path.is_dir() or not existing.is_dir() or not os.access(existing, os.W_OK):
         raise InputError(f"{flag}: cannot write '{path}' (a directory, or its folder is not writable)")
+    import tempfile
+
+    try:                      # the file system may still refuse (read-only mount, /proc): try a scratch file
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot write '{path}' ({exc.strerror or exc})") from None
 
 
 def parse_options(items: list[str] | None) -> dict:

@@ -579,3 +579,11 @@ def test_certificate_of_a_gap_limit_and_of_a_model_optimum():
     text = certificate("optimal", 4.0097, None, None, 0.4, model="P2-L lattice value", method_objective=3.9983)
     assert "OPTIMAL FOR THE METHOD'S MODEL (P2-L lattice value): model value 3.9983" in text
     assert "family objective of these decisions is 4.0097, with no bound" in text
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (a folder that refuses files)")
+def test_output_refused_by_the_file_system_fails_before_solving():
+    result = invoke("solve", "-f", "allocate", "-s", "tiny", *FAST, "-o", "/proc/optkit-solution.json")
+    assert result.exit_code == 2
+    assert "running" not in result.stderr
+    assert_one_line_error(result.stderr, "-o", "/proc/optkit-solution.json")
