@@ -323,13 +323,24 @@ def main(argv=None) -> None:
                 print(f"[{i + 1}/{len(todo)}] {fam} {field} {kind}: {labels} {wall:.1f}s {first}", flush=True)
             elif (i + 1) % 50 == 0:
                 print(f"[{i + 1}/{len(todo)}] {time.perf_counter() - started:.0f} s", flush=True)
-    write_table(Path(args.out), counts, worst, args, wall_total, cpu_total, time.perf_counter() - started)
+    declared = {fam: declares_fields(fam) for fam in families}
+    write_table(Path(args.out), counts, worst, args, wall_total, cpu_total, time.perf_counter() - started, declared)
+
+
+def declares_fields(family: str) -> bool:
+    """Whether the family declares its instance fields (a `schema` module beside its instance class)."""
+    import importlib.util
+
+    from optkit import registry
+
+    package = registry.family_api(family).instance_class.__module__.rpartition(".")[0]
+    return importlib.util.find_spec(f"{package}.schema") is not None
 
 
 COLUMNS = ("cases", "rejected", "accepted", "silent", "exit1", "traceback", "past_limit", "other")
 
 
-def write_table(path: Path, counts, worst, args, wall_total, cpu_total, elapsed) -> None:
+def write_table(path: Path, counts, worst, args, wall_total, cpu_total, elapsed, declared) -> None:
     def row(c: Counter) -> list:
         other = sum(v for k, v in c.items() if k not in COLUMNS)
         return [c["cases"], c["rejected"], c["accepted"], c["silent"], c["exit1"], c["traceback"], c["past_limit"],
@@ -345,7 +356,10 @@ def write_table(path: Path, counts, worst, args, wall_total, cpu_total, elapsed)
              "Targets: 0 silent, 0 exit1, 0 traceback, 0 past_limit.", "",
              f"Measured on a shared, loaded 2-core machine: {elapsed:.0f} s elapsed, children's wall "
              f"{wall_total:.0f} s and CPU {cpu_total:.0f} s in total.", "",
-             "## Per family", "", "| family | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+             "## Per family", "",
+             "`fields`: the family declares its instance fields (formulations/<pkg>/schema.py, "
+             "docs/guides/add-a-family.md); the others get only the loader's generic checks.", "",
+             "| family | fields | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 2) + "|"]
     by_family: dict = defaultdict(Counter)
     by_kind: dict = defaultdict(Counter)
     for (fam, kind), c in counts.items():
@@ -354,8 +368,17 @@ def write_table(path: Path, counts, worst, args, wall_total, cpu_total, elapsed)
     total = Counter()
     for fam in sorted(by_family):
         total.update(by_family[fam])
-        lines.append(f"| {fam} | " + " | ".join(map(str, row(by_family[fam]))) + " |")
-    lines.append("| **all** | " + " | ".join(map(str, row(total))) + " |")
+        lines.append(f"| {fam} | {'yes' if declared.get(fam) else 'no'} | "
+                     + " | ".join(map(str, row(by_family[fam]))) + " |")
+    lines.append("| **all** | | " + " | ".join(map(str, row(total))) + " |")
+    for flag in (True, False):
+        sub = Counter()
+        for fam in by_family:
+            if declared.get(fam) == flag:
+                sub.update(by_family[fam])
+        if sub:
+            lines.append(f"| **all {'declared' if flag else 'undeclared'}** | {'yes' if flag else 'no'} | "
+                         + " | ".join(map(str, row(sub))) + " |")
     lines += ["", "## Per mutation kind", "", "| kind | implausible | " + " | ".join(COLUMNS) + " |",
               "|---" * (len(COLUMNS) + 2) + "|"]
     for kind in MUTATIONS:
