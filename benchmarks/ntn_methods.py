@@ -2,7 +2,7 @@
 sca-dinkelbach on paper-default within 15 minutes on 2 cores, its EE as a fraction of reachable-ub and above
 static-loiter and greedy-onestep).
 
-    python benchmarks/ntn_methods.py [--presets paper-default,mobility-k1,mobility-k2] [--budget paper]
+    python benchmarks/ntn_methods.py [--presets paper-default,mobility-k1,mobility-k2] [--budget paper] [--sca-time-limit 900]
         [--methods static-loiter,greedy-onestep,straight-line,sca-dinkelbach,reachable-ub]
         [--out benchmarks/results/ntn_methods.md]
 
@@ -34,11 +34,14 @@ def main() -> None:
     parser.add_argument("--presets", default="paper-default")
     parser.add_argument("--methods", default="static-loiter,greedy-onestep,straight-line,sca-dinkelbach")
     parser.add_argument("--budget", default="paper")
+    parser.add_argument("--sca-time-limit", type=float, default=900.0,
+                        help="wall-clock safety net of sca-dinkelbach in s (0: none, the iteration caps bind)")
     parser.add_argument("--out", default="benchmarks/results/ntn_methods.md")
     args = parser.parse_args()
     lines = [
         "# ntn-relay classical methods", "",
-        f"`python benchmarks/ntn_methods.py --presets {args.presets} --methods {args.methods} --budget {args.budget}`; "
+        f"`python benchmarks/ntn_methods.py --presets {args.presets} --methods {args.methods} --budget {args.budget} "
+        f"--sca-time-limit {args.sca_time_limit:g}`; "
         f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores shared with other jobs "
         "(wall clock inflated by the load; CPU seconds beside it). EE_UB: reachable-ub on a 5 km lattice at V_max; "
         "UB/SG: its mean sum rate over cooperative SAT-Ground.", "",
@@ -57,7 +60,8 @@ def main() -> None:
         print(lines[-1], flush=True)
         for method in args.methods.split(","):
             t0, c0 = time.perf_counter(), cpu_s()
-            kwargs = {"budget": args.budget} if method.startswith("sca") else {}
+            kwargs = {"budget": args.budget, "time_limit": args.sca_time_limit or None} if method.startswith("sca") \
+                else {}
             sol = solve(inst, method, **kwargs)
             wall, cpu = time.perf_counter() - t0, cpu_s() - c0
             m = evaluate(inst, sol).metrics

@@ -12,6 +12,7 @@ runner = CliRunner()
 PART_A = ("ntn-t2-direct", "ntn-t2-sat-only", "ntn-t2-sat-ground", "ntn-t3-ground", "ntn-t3-uav", "ntn-ref-k1",
           "ntn-ref-random", "ntn-t4-objectives", "ntn-f6-links", "ntn-f7-link-curves", "ntn-sens", "ntn-pred-hap",
           "ntn-pred-ground", "ntn-pred-sat-only")
+K1_CHECK = "smoke-k1"
 
 
 def test_experiments_are_declared_with_their_budgets():
@@ -22,8 +23,8 @@ def test_experiments_are_declared_with_their_budgets():
             load_experiment(exp, budget)
     assert load_experiment("ntn-ref-random", "paper").seeds == "1-10"
     assert load_experiment("ntn-ref-random", "quick").seeds == "1-3"
-    assert load_experiment("ntn-t3-uav", "check").scenarios == ("smoke",) or \
-        list(load_experiment("ntn-t3-uav", "check").scenarios) == ["smoke"]
+    assert list(load_experiment("ntn-t3-uav", "check").scenarios) == ["smoke"]
+    assert list(load_experiment("ntn-ref-k1", "check").scenarios) == [K1_CHECK]
 
 
 def test_link_curves_and_time_series_reach_the_report(tmp_path):
