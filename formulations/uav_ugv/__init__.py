@@ -18,7 +18,7 @@ FAMILY = FamilyAPI(
     test_scenario="tiny-exact",
     presets="optkit.datasets:uav-ugv",
     aliases=("sum-rate",),
-    **hooks_in(_API, instance_class="UavUgvInstance", optional=("describe",)),
+    **hooks_in(_API, instance_class="UavUgvInstance", optional=("describe", "cell_record", "report_extras")),
     primary_metric="objective",
     # ref-grid-dp bounds the lattice-restricted problem only (§8.1): the runner leaves frac_bound empty.
     reference_bound_is_dual=False,
@@ -52,6 +52,7 @@ METHODS = (
         options=(Option("time_limit", "float", 30.0, "MILP time limit per slot, s", low=0.0, low_open=True,
                         nullable=True),
                  Option("form", "str", "disaggregated", "P-A form (A11-A13, or the compact A1-A10)",
-                        choices=("disaggregated", "compact"))),
+                        choices=("disaggregated", "compact")),
+                 Option("slots", "str", "all", "'all' or the slots to solve, e.g. 5,10,15,20,25 (§8.2)")),
     ),
 )

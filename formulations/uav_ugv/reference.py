@@ -83,15 +83,33 @@ def assoc_milp_plan(inst, q: np.ndarray, routes: np.ndarray, *, slots=None, form
     return {"records": records, "alpha": alpha, "x": X}
 
 
-def solve_assoc_milp(inst, *, seed: int = 0, time_limit: float | None = 30.0, form: str = "disaggregated"
-                     ) -> Solution:
+def parse_slots(text: str, n_slots: int) -> list[int] | None:
+    """'all' -> None; '5,10,15' -> [5, 10, 15] (slots 1..N; InputError otherwise)."""
+    from optkit.errors import InputError
+
+    if text == "all":
+        return None
+    try:
+        slots = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise InputError(f"slots: expected 'all' or comma-separated slot numbers, got {text!r}") from None
+    if not slots or min(slots) < 1 or max(slots) > n_slots:
+        raise InputError(f"slots: slot numbers must lie in 1..{n_slots}, got {text!r}")
+    return slots
+
+
+def solve_assoc_milp(inst, *, seed: int = 0, time_limit: float | None = 30.0, form: str = "disaggregated",
+                     slots: str = "all") -> Solution:
     """`ref-assoc-milp` (§8.2): exact per-slot association (P-A) on the `static-kmeans` trajectory (method seed
-    `seed`) with its DP UGV routes. time_limit: per slot, s. `optimal` when every slot's MILP closed, else
-    `time_limit` with the mean of the slot bounds."""
+    `seed`) with its DP UGV routes. time_limit: per slot, s. slots: 'all' or the slots to solve (the others keep
+    the better rule association and are not certified). `optimal` when every solved slot's MILP closed and every
+    slot was solved, else `time_limit` (or `feasible` when slots were skipped) with the mean of the slot bounds."""
     start = time.perf_counter()
+    chosen = parse_slots(slots, inst.n_slots)
     q = routing.kmeans_plan(inst, seed)
     routes = routing.dp_routes(inst, q)
-    res = assoc_milp_plan(inst, q, routes, form=form, time_limit=30.0 if time_limit is None else time_limit)
+    res = assoc_milp_plan(inst, q, routes, slots=chosen, form=form,
+                          time_limit=30.0 if time_limit is None else time_limit)
     recs = res["records"]
     plan = Plan(q=q, ugv_wp=routes, alpha=res["alpha"], x=res["x"])
     objective = float(np.mean([r["value"] for r in recs])) if recs else 0.0
@@ -101,6 +119,8 @@ def solve_assoc_milp(inst, *, seed: int = 0, time_limit: float | None = 30.0, fo
     if bound is not None:
         bound = max(bound, objective)
     status = Status.OPTIMAL if closed else Status.TIME_LIMIT
+    if chosen is not None and all(r.get("milp_status") in ("optimal", None) for r in recs):
+        status = Status.FEASIBLE
     if status == Status.OPTIMAL:
         bound = objective if bound is None or abs(bound - objective) <= 1e-4 * max(1.0, abs(objective)) else bound
         if _gap(objective, bound) > 1e-4:
