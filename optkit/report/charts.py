@@ -147,7 +147,7 @@ def heat_chart(res: Results, scenario: str, panels: list, series: list):
     ticks = [p[0] or scenario for p in res.points[scenario]]
     names = [series_name(*s) for s in series]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[axis_label(res, m) for m, _ in panels],
-                        horizontal_spacing=0.15)
+                        horizontal_spacing=0.22)
     for col, (metric, matrix) in enumerate(panels, start=1):
         z = [_finite_or_none(row) for row in matrix]
         text = [[f"{v:.3g}" if v is not None else "n/a" for v in row] for row in z]
@@ -249,7 +249,7 @@ def bar_chart(title: str, labels: list, colors: list, panels: list):
     n_cols = min(2, len(panels))
     n_rows = -(-len(panels) // n_cols)
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[p[0] for p in panels], shared_yaxes=False,
-                        horizontal_spacing=0.25, vertical_spacing=0.12)
+                        horizontal_spacing=0.25, vertical_spacing=min(0.3, 0.4 / n_rows))
     for i, (metric_title, means, stds) in enumerate(panels):
         row, col = i // n_cols + 1, i % n_cols + 1
         means, stds = _finite_or_none(means), _finite_or_none(stds)
@@ -259,5 +259,5 @@ def bar_chart(title: str, labels: list, colors: list, panels: list):
                              text=text, textposition="none",
                              hovertemplate="%{y}: %{text}<extra>" + metric_title + "</extra>"), row=row, col=col)
         fig.update_yaxes(autorange="reversed", row=row, col=col)
-    _layout(fig, title, 100 + n_rows * (60 + 26 * len(labels)))
+    _layout(fig, title, 120 + n_rows * (90 + 26 * len(labels)))
     return fig
