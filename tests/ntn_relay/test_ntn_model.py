@@ -228,3 +228,16 @@ def test_inter_relay_distance():
     q = np.array([[[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]])
     assert M.inter_relay_distance(None, q)[0] == pytest.approx(5.0)
     assert M.inter_relay_distance(None, q[:, :1])[0] == 0.0
+
+
+@pytest.mark.parametrize("preset, method, expected", [
+    ("predecessor-sat-only", "sat-only", 1.009e-3), ("predecessor-ground-relay", "sat-ground-coop", 2.44e-3),
+    ("predecessor-single-hap", "static-loiter", 2.44e-3), ("direct", "direct", 4.5077e-4),
+])
+def test_predecessor_spectral_efficiencies(preset, method, expected):
+    # EXP-PRED (D52): order of magnitude and ordering; direct within 1e-4 relative
+    from optkit.api import evaluate, solve
+
+    inst = make(preset)
+    value = evaluate(inst, solve(inst, method)).metrics["sum_tput_mbps"] * 1e6 / inst.bandwidth_hz
+    assert value == pytest.approx(expected, rel=1e-4 if preset == "direct" else 5e-3)
