@@ -7,7 +7,9 @@ Reads top to bottom: the configuration (`HaDDQNConfig`, every value from dataset
 invalid-action loss (D34(c)), the model and its episode loop, the greedy policy (`episode(train=False)`), and the
 registry entry points. The training loop with validation and checkpoint selection (D31) is `runner.train_model`.
 
-Placement: the state and action space of §7.2.5, no mask in the greedy choice.
+Placement: the state and action space of §7.2.5 (`action_space = "flat"`) or, D34(e), the factored process of
+`placement.FactoredPlacement` (the frame's (r, f) pairs in priority order, each step the host node of the current
+pair or STOP: |𝒩| + 1 actions); no mask in the greedy choice in either form.
 * `haddqn` (D34): an invalid action ends the frame's sequence like STOP and adds -1 to that step's reward; discount
   1 inside a frame and Γ between frames; since then Q(o, a_inv) = Q(o, STOP) - 1 exactly, every minibatch also
   regresses `invalid_targets` uniformly drawn invalid actions of each sampled state to Q(o, STOP; W⁻) - 1;
@@ -67,6 +69,7 @@ class HaDDQNConfig:
     discount_every_step: bool   # Γ on every step inside a frame (literal) instead of 1 (D34(b))
     invalid_targets: int        # D34(c): invalid actions per sampled state regressed to Q(o, STOP; W⁻) - 1
     explore_valid: bool         # the random branch of Algorithm 2 draws a valid action
+    action_space: str           # "flat": deploy (f, n) or STOP; "factored": host of the current (r, f) or STOP (D34(e))
     max_steps_factor: int       # a frame's sequence ends after max_steps_factor·|ℱ| steps
     pl_hidden: list             # MLP hidden sizes (LeakyReLU), single Q head
 
@@ -99,8 +102,14 @@ class HaDDQN:
 
     def __init__(self, d: dict, cfg: HaDDQNConfig, rng: np.random.Generator):
         self.d, self.cfg, self.rng = d, cfg, rng
-        self.n_obs = 2 * d["F"] + 4 * d["N"] + d["F"] * d["N"]
-        self.n_actions = d["F"] * d["N"] + 1
+        if cfg.action_space == "flat":
+            self.n_obs = 2 * d["F"] + 4 * d["N"] + d["F"] * d["N"]
+            self.n_actions = d["F"] * d["N"] + 1
+        elif cfg.action_space == "factored":                                     # D34(e)
+            self.n_obs = placement.FactoredPlacement.obs_size(d["F"], d["N"])
+            self.n_actions = d["N"] + 1
+        else:
+            raise ValueError(f"action_space must be 'flat' or 'factored', got {cfg.action_space!r}")
         self.stop = self.n_actions - 1
         if cfg.invalid_action not in ("terminal", "self_loop"):
             raise ValueError(f"invalid_action must be 'terminal' or 'self_loop', got {cfg.invalid_action!r}")
@@ -170,6 +179,8 @@ class HaDDQN:
             if pl_rule:
                 steps = placement.run_sequence(problem, placement.rule_choice(problem), use_mask=True)
             else:
+                if cfg.action_space == "factored":
+                    problem = placement.FactoredPlacement(problem, t)
                 steps = placement.run_sequence(problem, lambda o, m: self._choice(o, problem.mask(), train),
                                                use_mask=False, max_steps=max_steps,
                                                invalid_reward=float(cfg.invalid_reward),

@@ -261,3 +261,80 @@ def good_slots(static, info, channels: dict, feedback) -> dict[int, int]:
         if quality is not None and quality[c, tau - info.t * static.K]:
             good[r] = good.get(r, 0) + 1
     return good
+
+
+class FactoredPlacement:
+    """HaDDQN's factored placement process (D34(e)): the (r, f) pairs of the frame are visited in a fixed order
+    (request priority of D12, then the function order of the service); each step picks the host node n of the
+    current pair (action n) or STOP (action N). Choosing a node that does not host f yet deploys (f, n) (reward
+    -α Ē_n); the pair is pre-assigned to n. A host is valid iff rem_n >= Ǐ_{r,f} and n is `compatible` with r
+    (reachable within Ď_r and on one feasible route with r's earlier hosts). Pairs without any valid host are
+    skipped. Same interface as PlacementProblem for `run_sequence` (obs, mask, stop, deploy, potential, placement).
+
+    obs: the flat state of §7.2.5 followed by the current pair: one-hot of f (F), Ǐ_{r,f}/100, r's reachable nodes
+    (N) and the nodes already hosting a function of r (N)."""
+
+    def __init__(self, problem: PlacementProblem, t: int):
+        from optkit.formulations.allocate.online import priority_key
+
+        self.base, self.F, self.N = problem, problem.F, problem.N
+        self.n_actions, self.stop = self.N + 1, self.N
+        self.order = [(q.r, int(f), float(d)) for q in sorted(problem.requests, key=lambda q: priority_key(q, t))
+                      for f, d in zip(q.funcs, q.demand)]
+        self.pos = 0
+        self._skip()
+
+    @staticmethod
+    def obs_size(F: int, N: int) -> int:
+        return 2 * F + 4 * N + F * N + F + 1 + 2 * N
+
+    def _hosts_ok(self, pair) -> np.ndarray:
+        r, f, d = pair
+        p = self.base
+        return np.array([p.rem[n] >= d - CAP_TOL and p.compatible(r, n) for n in range(self.N)], dtype=bool)
+
+    def _skip(self) -> None:
+        while self.pos < len(self.order) and not self._hosts_ok(self.order[self.pos]).any():
+            self.pos += 1
+
+    def obs(self) -> np.ndarray:
+        extra = np.zeros(self.F + 1 + 2 * self.N, dtype=np.float32)
+        if self.pos < len(self.order):
+            r, f, d = self.order[self.pos]
+            extra[f] = 1.0
+            extra[self.F] = d / 100.0
+            extra[self.F + 1:self.F + 1 + self.N] = self.base.reach[r]
+            extra[self.F + 1 + self.N + np.fromiter(self.base.hosts[r], dtype=np.int64)] = 1.0
+        return np.concatenate([self.base.obs(), extra]).astype(np.float32)
+
+    def mask(self) -> np.ndarray:
+        valid = np.zeros(self.n_actions, dtype=bool)
+        valid[self.stop] = True
+        if self.pos < len(self.order):
+            valid[: self.N] = self._hosts_ok(self.order[self.pos])
+        return valid
+
+    def any_deploy_valid(self) -> bool:
+        return bool(self.mask()[: self.stop].any())
+
+    def deploy(self, action: int) -> float:
+        """Host the current pair on node `action` (deploying f there if needed); returns -α Ē_n or 0."""
+        r, f, d = self.order[self.pos]
+        n, p = int(action), self.base
+        reward = 0.0
+        if not p.deployed[f, n]:
+            p.deployed[f, n] = True
+            reward = -p.alpha * float(p.static.e_node[n])
+        p.assigned.add((r, f))
+        p.hosts[r].add(n)
+        p.rem[n] -= d
+        p.need[f] = max(0.0, p.need[f] - d)
+        self.pos += 1
+        self._skip()
+        return reward
+
+    def potential(self) -> float:
+        return self.base.potential()
+
+    def placement(self) -> set:
+        return self.base.placement()

@@ -51,11 +51,11 @@ def test_haddqn_shares_perfects_schedule_and_the_literal_row_keeps_the_paper_for
     assert not lit["select_checkpoint"]
 
 
-def _model(method="haddqn", d=None):
+def _model(method="haddqn", d=None, **overrides):
     import numpy as np
     from optkit.learners import harness
 
-    cfg = harness.config_from(haddqn.HaDDQNConfig, harness.load_config(FAMILY, method, "check"))
+    cfg = harness.config_from(haddqn.HaDDQNConfig, {**harness.load_config(FAMILY, method, "check"), **overrides})
     return haddqn.HaDDQN(d or {"F": 2, "N": 2}, cfg, np.random.default_rng(0))
 
 
@@ -64,7 +64,7 @@ def test_haddqn_explores_valid_actions_and_exploits_unmasked():
     import numpy as np
     import torch
 
-    model = _model()
+    model = _model(action_space="flat")
     with torch.no_grad():                               # make the invalid action 0 the greedy choice
         model.pl.net.head.q.bias.fill_(0.0)
         model.pl.net.head.q.bias[0] = 100.0
@@ -83,7 +83,7 @@ def test_invalid_action_targets_pull_invalid_values_to_stop_minus_one():
 
     from optkit.learners.training import deterministic
 
-    model = _model()
+    model = _model(action_space="flat")
     obs = np.ones(model.n_obs, dtype=np.float32)
     mask = np.array([False, True, False, True, True])
     for _ in range(64):
@@ -96,3 +96,40 @@ def test_invalid_action_targets_pull_invalid_values_to_stop_minus_one():
         q = model.pl.q_values(obs[None])[0]
     assert abs(q[model.stop]) < 0.05                    # TD: Q(o, STOP) -> 0
     assert np.allclose(q[[0, 2]], q[model.stop] - 1.0, atol=0.1)
+
+
+def test_factored_placement_visits_pairs_in_priority_order_and_hosts_them():
+    """D34(e): each step hosts the current (r, f) pair on a node or stops; a new host deploys f there; an invalid
+    host ends the frame with -1 (as in the flat form)."""
+    import numpy as np
+    from optkit.formulations.allocate.env import OnlineEnv
+    from optkit.formulations.allocate.online import algorithm3, poa_rule
+    from optkit.learners.allocate import placement
+
+    def frame0(seed):
+        inst = optkit.make_instance(FAMILY, "online", seed)
+        env = OnlineEnv(inst)
+        env.commit_uav_areas(0, env.initial_uav_area)
+        info = env.start_frame(0)
+        poa = poa_rule(env.static, info)
+        channels = algorithm3(env.static, info, poa, np.full((inst.C, inst.A), 0.5))
+        rc = [q for q in info.active if q.r in {r for r, _ in channels}]
+        base = placement.PlacementProblem(env.static, rc, placement.reachability(env.static, info, poa, rc),
+                                          float(inst.alpha), placement.route_sets(env.static, info, poa, rc))
+        return inst, base, placement.FactoredPlacement(base, 0)
+
+    for seed in range(20):                               # a frame 0 with pairs, one of whose hosts is invalid
+        inst, base, fp = frame0(seed)
+        if fp.order and (~fp.mask()[: fp.stop]).any():
+            break
+    assert fp.n_actions == inst.N + 1
+    assert fp.obs().shape == (placement.FactoredPlacement.obs_size(inst.n_functions, inst.N),)
+    invalid = np.flatnonzero(~fp.mask()[: fp.stop])
+    steps = placement.run_sequence(fp, lambda o, m: int(invalid[0]), use_mask=False, invalid_ends=True)
+    assert [s.reward for s in steps] == [-1.0] and fp.placement() == set()
+    inst, base, fp = frame0(seed)
+    first = fp.order[0]
+    n = int(np.flatnonzero(fp.mask()[: fp.stop])[0])
+    reward = fp.deploy(n)
+    assert reward == pytest.approx(-inst.alpha * inst.e_node[n]) and (first[0], first[1]) in base.assigned
+    assert (first[1], n) in fp.placement() and fp.pos >= 1
