@@ -319,16 +319,16 @@ def test_paired_comparisons_hand_computed(tmp_path):
     from optkit.report import load_results
     from optkit.report.results import bootstrap_interval, paired_comparisons
 
-    rows = write_results(tmp_path, points=["7"], seeds=(0, 1, 2, 3))
+    rows = write_results(tmp_path, points=["7"], seeds=tuple(range(6)))
     res = load_results(tmp_path)
     pairs = paired_comparisons(res, "sweep-requests", "7", "objective")
     value = {(r["method"], r["seed"]): r["objective"] for r in rows}
-    means = {m: statistics.mean(value[(m, s)] for s in range(4)) for m in METHODS}
+    means = {m: statistics.mean(value[(m, s)] for s in range(6)) for m in METHODS}
     order = sorted(METHODS, key=lambda m: -means[m])                    # objective: higher is better
     assert [(p["a"][0], p["b"][0]) for p in pairs] == list(zip(order, order[1:]))
     for p in pairs:
-        diffs = [value[(p["a"][0], s)] - value[(p["b"][0], s)] for s in range(4)]
-        assert p["seeds"] == [0, 1, 2, 3] and p["mean"] == pytest.approx(statistics.mean(diffs))
+        diffs = [value[(p["a"][0], s)] - value[(p["b"][0], s)] for s in range(6)]
+        assert p["seeds"] == list(range(6)) and p["mean"] == pytest.approx(statistics.mean(diffs))
         assert min(diffs) <= p["low"] <= p["mean"] <= p["high"] <= max(diffs)
         resolved = p["low"] > 0
         assert p["verdict"] == (f"{p['a'][0]} better" if resolved else "not resolved")
@@ -347,7 +347,7 @@ def test_paired_comparison_lower_is_better_orders_and_decides(tmp_path):
     from optkit.report import load_results
     from optkit.report.results import paired_comparisons
 
-    write_results(tmp_path, methods=["allocate", "random"], points=["7"], seeds=(0, 1, 2))
+    write_results(tmp_path, methods=["allocate", "random"], points=["7"], seeds=tuple(range(5)))
     rows = [json.loads(line) for line in (tmp_path / bench.ROWS).read_text().splitlines()]
     with open(tmp_path / bench.ROWS, "w") as fh:
         for row in rows:
@@ -358,6 +358,16 @@ def test_paired_comparison_lower_is_better_orders_and_decides(tmp_path):
     assert pair["a"] == ("allocate", "") and pair["mean"] == pytest.approx(-5.0)
     assert pair["low"] == pytest.approx(-5.0) and pair["high"] == pytest.approx(-5.0)
     assert pair["verdict"] == "allocate better"
+    # the same clear difference on 4 seeds: the interval is shown, the ordering is not decided
+    drop = {("7", 4, m) for m in ("allocate", "random")}
+    write_results(tmp_path / "four", methods=["allocate", "random"], points=["7"], seeds=tuple(range(5)), drop=drop)
+    rows = [json.loads(line) for line in (tmp_path / "four" / bench.ROWS).read_text().splitlines()]
+    with open(tmp_path / "four" / bench.ROWS, "w") as fh:
+        for row in rows:
+            row["latency_ms"] = 10.0 + row["seed"] + (5.0 if row["method"] == "random" else 0.0)
+            fh.write(json.dumps(row) + "\n")
+    (pair,) = paired_comparisons(load_results(tmp_path / "four"), "sweep-requests", "7", "latency_ms")
+    assert pair["seeds"] == [0, 1, 2, 3] and pair["verdict"] == "not resolved (fewer than 5 seeds)"
 
 
 def test_acceptance_counts_beside_percentages(tmp_path):

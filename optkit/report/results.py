@@ -13,6 +13,7 @@ from optkit.errors import InputError
 GAP_FLAG = 0.01                     # reference instances with a gap above 1 % are flagged
 BOOTSTRAP_RESAMPLES = 10_000        # resamples of the seeds for the paired intervals
 BOOTSTRAP_SEED = 0                  # the intervals are reproducible
+MIN_ORDER_SEEDS = 5                 # fewer paired seeds: the interval is shown, the ordering is not decided
 # table columns written by the runner that are not evaluator metrics: unit, direction
 RUNNER_COLUMNS = {"train_s": ("s", "lower"), "decision_s": ("s", "lower"), "wall_s": ("s", "lower"),
                   "frac_bound": ("-", "higher")}
@@ -318,7 +319,8 @@ def bootstrap_interval(diffs, level: float = 0.95, resamples: int = BOOTSTRAP_RE
 def paired_comparisons(res: Results, scenario: str, point: str, metric: str) -> list[dict]:
     """Adjacent pairs of the method ordering on `metric` at one place (series ranked by their mean, best first):
     for A ranked above B, the paired differences A − B over the instance seeds both have, their mean, its 95 %
-    bootstrap interval and the verdict ("A better", "B better" or "not resolved" when the interval holds 0)."""
+    bootstrap interval and the verdict ("A better", "B better", or "not resolved" when the interval holds 0 or
+    fewer than MIN_ORDER_SEEDS seeds pair up: a bootstrap over 2-4 seeds only spans their range)."""
     series = []
     for method, config in series_list(res):
         values = seed_values(res, scenario, point, method, config, metric)
@@ -332,8 +334,8 @@ def paired_comparisons(res: Results, scenario: str, point: str, metric: str) -> 
         diffs = [va[s] - vb[s] for s in seeds]
         mean = sum(diffs) / len(diffs) if diffs else float("nan")
         lo, hi = bootstrap_interval(diffs)
-        if not math.isfinite(lo):
-            verdict = "not resolved (fewer than 2 seeds)"
+        if len(diffs) < MIN_ORDER_SEEDS:
+            verdict = f"not resolved (fewer than {MIN_ORDER_SEEDS} seeds)"
         elif min(sign * lo, sign * hi) > 0:
             verdict = f"{series_name(*a)} better"
         elif max(sign * lo, sign * hi) < 0:

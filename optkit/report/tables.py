@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from optkit.report.results import (BOOTSTRAP_RESAMPLES, GAP_FLAG, Results, expected_count, group_rows, metric_stats,
+from optkit.report.results import (BOOTSTRAP_RESAMPLES, GAP_FLAG, MIN_ORDER_SEEDS, Results, expected_count, group_rows, metric_stats,
                                    paired_comparisons, reference_flags, series_list, series_name)
 
 STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error")
@@ -258,7 +258,8 @@ def paired_section(res: Results) -> list[str]:
              f"Methods ranked by their mean; each row compares a method with the next one on the same instance seeds "
              f"(values averaged over method seeds first): the mean paired difference A − B, its 95 % percentile "
              f"bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples of the seeds, fixed random seed) and the seeds "
-             "used. 'not resolved': the interval holds 0, so these seeds do not order the two methods.", ""]
+             f"used. 'not resolved': the interval holds 0, so these seeds do not order the two methods, or fewer than "
+             f"{MIN_ORDER_SEEDS} seeds pair up (a bootstrap over so few seeds only spans their range).", ""]
     found = False
     for sc in res.sweep["scenarios"]:
         for label, name in res.points[sc]:
