@@ -60,7 +60,6 @@ def reachable_upper_bound(w: World, grid_km: float = 5.0, speed_mps: float | Non
     m2 = (cc2[:, :, None] == cc2[:, None, :]).sum(axis=-1) - 1
     k_idx = np.arange(K)[None, :]
     rate = np.empty(N)
-    grids = {}
     for n in range(N):
         radius = 1e-3 * speed * n * inst.dt_s
         c1, c2 = w.cand[0, n], w.cand[1, n]
@@ -69,10 +68,7 @@ def reachable_upper_bound(w: World, grid_km: float = 5.0, speed_mps: float | Non
         g2 = w.ground2[n, c2]
         table = np.empty((K, C1, K, C2, K))                                       # path, i, m1, j, m2
         for k in range(K):
-            key = (k, round(radius, 9))
-            pts = grids.get(key)
-            if pts is None:
-                pts = grids[key] = _grid(w.q0[k], radius, h, inst.area_xy_km)
+            pts = _grid(w.q0[k], radius, h, inst.area_xy_km)
             r1 = _optimistic_rates(w, pts, s1, h)                                # (G, C1)
             r2 = _optimistic_rates(w, pts, s2, h)                                # (G, C2)
             inner = np.empty((C1, K, C2, K))
@@ -82,8 +78,6 @@ def reachable_upper_bound(w: World, grid_km: float = 5.0, speed_mps: float | Non
             table[k] = np.minimum(np.minimum(inner, g1[:, :, None, None]), g2[None, None, :, :])
         vals = table[k_idx, cc1, m1, cc2, m2].sum(axis=1)                        # (G,)
         rate[n] = vals.max()
-        if len(grids) > 4 * K:
-            grids.clear()
     energy = K * N * inst.dt_s * w.p_min + 0.5 * inst.uav_mass_kg * float(
         np.sum(inst.v_min_mps ** 2 - np.sum(w.v0 ** 2, axis=1)))
     ee = inst.dt_s * rate.sum() / energy / 1000.0 if energy > 0 else float("nan")

@@ -137,7 +137,6 @@ def straight_line_targets(w: M.World, grid_km: float = 10.0) -> np.ndarray:
     base = np.column_stack([gx.ravel(), gy.ravel()])
     base = base[np.hypot(base[:, 0], base[:, 1]) <= reach + 1e-9]
     (x_lo, x_hi), (y_lo, y_hi) = inst.area_xy_km
-    sub = _SubWorld(w)
     for k in range(w.K):
         grid = w.q0[k] + base
         keep = (grid[:, 0] >= x_lo) & (grid[:, 0] <= x_hi) & (grid[:, 1] >= y_lo) & (grid[:, 1] <= y_hi)
@@ -148,26 +147,19 @@ def straight_line_targets(w: M.World, grid_km: float = 10.0) -> np.ndarray:
             placed = np.vstack([placed, w.q0[k]])
             continue
         q = np.concatenate([np.broadcast_to(placed, (len(grid),) + placed.shape), grid[:, None]], axis=1)
-        values = mean_static_rate(sub.with_k(k + 1), q)
+        values = mean_static_rate(_first_paths(w, k + 1), q)
         placed = np.vstack([placed, grid[int(np.argmax(values))]])
     return placed
 
 
-class _SubWorld:
-    """The world restricted to the first k paths (the ground tables keep their K overlap levels)."""
+def _first_paths(w: M.World, k: int) -> M.World:
+    """The world of the same instance restricted to its first k paths (ground tables with k overlap levels)."""
+    import dataclasses
 
-    def __init__(self, w: M.World):
-        self.w = w
-
-    def with_k(self, k: int) -> M.World:
-        import dataclasses
-
-        w = self.w
-        if k == w.K:
-            return w
-        inst = dataclasses.replace(w.inst, K=k, relay_init_xy_km=w.inst.relay_init_xy_km[:k],
-                                   uav_init_vel_mps=w.inst.uav_init_vel_mps[:k])
-        return M.world(inst)
+    if k == w.K:
+        return w
+    return M.world(dataclasses.replace(w.inst, K=k, relay_init_xy_km=w.inst.relay_init_xy_km[:k],
+                                       uav_init_vel_mps=w.inst.uav_init_vel_mps[:k]))
 
 
 def solve_straight_line(inst, *, seed: int = 0, time_limit: float | None = None, grid_km: float = 10.0) -> Solution:

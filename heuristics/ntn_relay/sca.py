@@ -94,7 +94,7 @@ def fso_lower_bound(w, b, p_xy, q_r, q, dh):
     return g + dg * (np.sqrt(np.sum((q - p_xy) ** 2, axis=-1) + dh ** 2) - d_r)
 
 
-def energy_upper_bound(w: M.World, v, a, t, wv, v0_norm=None):
+def energy_upper_bound(w: M.World, v, a, t, wv):
     """Ē_k of §5.5 for one UAV: v (N+1, 2), a (N, 2), speed slack t (N,), epigraph w (N,), J."""
     inst = w.inst
     speed = np.linalg.norm(v[:-1], axis=1)
@@ -108,7 +108,6 @@ class Subproblem:
     dq: list
     vel: list
     acc: list
-    n_vars: int = 0
     info: dict = field(default_factory=dict)
 
 
