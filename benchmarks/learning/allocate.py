@@ -12,10 +12,16 @@ seeds 5000 + j select the checkpoints, training seeds are 10 000 + e), the learn
 4. the training monitors (ε floor, selected checkpoint, STOP-only, flat return, validation drop) and the gap
    between the training-mode score and the greedy validation score;
 5. the greedy validation curve beside the training-mode curve.
+
+Checkpoints: trained through the checkpoint cache on first use; with OPTKIT_LEARNING_CHECKPOINTS=DIR the models
+are read from DIR/<row file>.pt (written by `optkit train -f allocate -m <method> -s online --budget quick -o ...`),
+which keeps a measurement reproducible while the family's code version moves.
 """
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,10 +35,20 @@ INTRO = __doc__.split("\n", 1)[1].strip()
 MARGIN = 0.5          # D35: A >= B when the lower end of the paired interval is >= -0.5
 
 
-def _trained(model_cls, method: str, sources, budget: str):
-    """(states, meta) of the cached model of (online, method, budget, seed 0), training it on a miss."""
+def _trained(model_cls, method: str, sources, budget: str, file: str):
+    """(states, meta) of the model of (online, method, budget, seed 0): from $OPTKIT_LEARNING_CHECKPOINTS/<file>.pt
+    when that exists, else the cached model (trained on a miss)."""
+    from optkit.learners import checkpoint
     from optkit.learners.allocate import runner
 
+    folder = os.environ.get("OPTKIT_LEARNING_CHECKPOINTS")
+    if folder and checkpoint.exists(Path(folder) / file):
+        states, meta = checkpoint.load_checkpoint(Path(folder) / file)
+        if meta["method"] != method or meta["preset"] != PRESET or meta["budget"] != budget:
+            raise SystemExit(f"{folder}/{file}: holds {meta['method']} {meta['preset']} {meta['budget']}")
+        return states["model"], meta
+    if file != method:
+        return None, None                               # a diagnostic row that exists only as a stored checkpoint
     got = runner._obtain(model_cls, method, sources, PRESET, 0, budget, None, None, None, True)
     return got["states"]["model"], got["meta"]
 
@@ -72,13 +88,12 @@ def _evaluate(seeds, learners: dict) -> pd.DataFrame:
             rec = fn()
             rows.append({"row": name, "seed": seed, **rec, "cpu_s": time.process_time() - start})
 
-        for method, cls in (("perfect", Perfect), ("perfect-literal-hl", Perfect), ("haddqn", HaDDQN),
-                            ("haddqn-literal", HaDDQN)):
-            if method not in learners:
-                continue
-            states, config = learners[method]
+        for row, (method, states, config) in learners.items():
+            cls = Perfect if method.startswith("perfect") else HaDDQN
             with deterministic(0):
-                add(method, lambda: _score(_model(cls, method, config, states, inst).episode(inst, train=False)[0]))
+                add(row, lambda: _score(_model(cls, method, config, states, inst).episode(inst, train=False)[0]))
+            if row != method:
+                continue
             if method == "perfect":
                 with deterministic(0):
                     add("perfect (untrained)", lambda: _score(
@@ -123,7 +138,7 @@ def _totals(df: pd.DataFrame, n_requests: int, train: dict) -> pd.DataFrame:
                     "offered": n_requests * len(g), "acc_pct": g.acc_pct.mean(),
                     "objective": g.objective.mean(), "objective_std": g.objective.std(ddof=1),
                     "below_random": "FLAG" if g.objective.mean() < random_obj and name != "random" else "",
-                    "train_cpu_s": info.get("train_s", float("nan")),
+                    "train_wall_s": info.get("train_s", float("nan")),
                     "selected_episode": info.get("selected", "")})
     return pd.DataFrame(out)
 
@@ -206,17 +221,22 @@ def run(quick: bool) -> list[tuple[str, pd.DataFrame]]:
     budget = "smoke" if quick else "quick"
     seeds = range(5) if quick else range(20)
     learners, metas, train = {}, {}, {}
-    for method, cls, sources in (("perfect", perfect.Perfect, perfect.SOURCES),
-                                 ("haddqn", haddqn.HaDDQN, haddqn.SOURCES),
-                                 ("perfect-literal-hl", perfect.Perfect, perfect.SOURCES),
-                                 ("haddqn-literal", haddqn.HaDDQN, haddqn.SOURCES)):
+    for row, method, cls, sources, file, overrides in (
+            ("perfect", "perfect", perfect.Perfect, perfect.SOURCES, "perfect", {}),
+            ("haddqn", "haddqn", haddqn.HaDDQN, haddqn.SOURCES, "haddqn", {}),
+            ("perfect-literal-hl", "perfect-literal-hl", perfect.Perfect, perfect.SOURCES, "perfect-literal-hl", {}),
+            ("haddqn-literal", "haddqn-literal", haddqn.HaDDQN, haddqn.SOURCES, "haddqn-literal", {}),
+            ("haddqn, flat actions (D34 a-c)", "haddqn", haddqn.HaDDQN, haddqn.SOURCES, "haddqn-flat",
+             {"action_space": "flat"})):
         clock: dict = {}
         with cpu_clock(clock):
-            states, meta = _trained(cls, method, sources, budget)
-        learners[method] = (states, meta["config"])
-        metas[method] = meta
-        train[method] = {"train_s": meta["train_s"],
-                         "selected": meta.get("checkpoint_selection", {}).get("selected_episode")}
+            states, meta = _trained(cls, method, sources, budget, file)
+        if states is None:
+            continue
+        learners[row] = (method, states, {**meta["config"], **overrides})
+        metas[row] = meta
+        train[row] = {"train_s": meta["train_s"],
+                      "selected": meta.get("checkpoint_selection", {}).get("selected_episode")}
     df = _evaluate(seeds, learners)
     inst = optkit.make_instance(FAMILY, PRESET, 0)
     pairs = [("perfect", ">=", "sca", "D35 ordering"), ("sca", ">=", "haddqn", "D35 ordering"),
@@ -225,6 +245,7 @@ def run(quick: bool) -> list[tuple[str, pd.DataFrame]]:
              ("haddqn", ">", "haddqn (untrained)", "before/after"),
              ("perfect", ">=", "perfect-literal-hl", "coupling check (D28)"),
              ("haddqn", ">=", "haddqn-literal", "faithful row beside"),
+             ("haddqn", ">", "haddqn, flat actions (D34 a-c)", "D34(e) fallback"),
              ("perfect", ">=", "fixed-ceiling", "ceiling (D35; informative)")]
     return [
         (f"Totals on `{PRESET}` seeds {seeds.start}-{seeds.stop - 1} (budget `{budget}`; R = {inst.R} per seed)",
