@@ -175,7 +175,12 @@ def test_overlap_splits_bandwidth(default):
     assert shared.caps[n, 0, 1] == pytest.approx(alone.caps[n, 0, 1] / 2, rel=1e-12)   # 1U on B/2
     assert alone.rate[n, 1] == 0.0                                         # missing association: rate 0
     assert np.all(shared.rate <= shared.caps.min(axis=-1) + 0)             # information causality
-    assert np.all(shared.rate.sum(axis=1) <= alone.caps.min(axis=-1)[:, 0] + default.inst.bandwidth_hz * 1e3)
+    # the sum rate of a joint association never exceeds the sum of the paths' full-bandwidth rates
+    none = np.full(default.N, -1)
+    full = [M.path_rates(default, pts, np.stack([a1[:, 0], none], axis=1), np.stack([a2[:, 0], none], axis=1)).rate[:, 0],
+            M.path_rates(default, pts, np.stack([none, a1[:, 1]], axis=1), np.stack([none, a2[:, 1]], axis=1)).rate[:, 1]]
+    assert np.all(shared.rate.sum(axis=1) <= full[0] + full[1])
+    assert np.any(shared.rate.sum(axis=1) < full[0] + full[1])
 
 
 def test_ground_tables_equal_direct_computation(default):
@@ -196,6 +201,13 @@ def test_regression_throughputs(preset, point, expected):
     w = M.world(make(preset, point=point))
     _, _, R = M.exact_association(w)
     assert R.mean() / 1e6 == pytest.approx(expected, rel=1e-3)
+
+
+def test_regression_noncooperative_ground_relays():
+    from optkit.api import evaluate, solve
+
+    inst = make("sat-ground-k2")
+    assert evaluate(inst, solve(inst, "sat-ground-noncoop")).metrics["sum_tput_mbps"] == pytest.approx(28.84, rel=1e-3)
 
 
 def test_regression_static_uavs_and_link_modes(default):
