@@ -55,4 +55,11 @@ METHODS = (
                         choices=("disaggregated", "compact")),
                  Option("slots", "str", "all", "'all' or the slots to solve, e.g. 5,10,15,20,25 (§8.2)")),
     ),
+    MethodSpec(
+        family="uav-ugv", id="ref-ugv-milp", kind="exact", knowledge="oracle", seeded=True,
+        entry=f"{_MODULE}:solve_ugv_milp",
+        description="minimum backhaul outages over UGV routes (P-G MILP with G7, HiGHS) on the static-kmeans "
+                    "trajectory; outage count, bound and MILP status in info (§5.3.2, §8.3)",
+        options=(Option("time_limit", "float", 300.0, "MILP time limit, s", low=0.0, low_open=True, nullable=True),),
+    ),
 )

@@ -53,8 +53,13 @@ class UavUgvEnv:
         return self.state()
 
     def _associate(self):
-        """x by E27 and α by E28 for the current positions; returns (S, SE, snr, x, serve)."""
+        """x by E27 and α by E28 for the current positions; returns (S, SE, snr, x, out, serve). Both rules are
+        deterministic, so positions equal to the previous slot's reuse its result."""
         inst = self.inst
+        key = (self.q.tobytes(), self.w.tobytes())
+        if getattr(self, "_key", None) == key:
+            return self._last
+        self._key = key
         S = channel.access_power(inst, self.q, self.users)
         SE = channel.spectral_efficiency(inst, S)
         snr = channel.backhaul_snr(inst, self.q, self.points[self.w])

@@ -128,3 +128,24 @@ def solve_assoc_milp(inst, *, seed: int = 0, time_limit: float | None = 30.0, fo
     return Solution(inst.family, "ref-assoc-milp", status, plan, objective=objective, bound=bound,
                     gap=None if bound is None else _gap(objective, bound), runtime_s=time.perf_counter() - start,
                     info={"slots": recs, "form": form, "trajectory": "static-kmeans"})
+
+
+def solve_ugv_milp(inst, *, seed: int = 0, time_limit: float | None = 300.0) -> Solution:
+    """`ref-ugv-milp` (§8.3): P-G (§5.3.2, with G7) on the `static-kmeans` trajectory (method seed `seed`): the
+    minimum number of backhaul outages any UGV schedule can reach for it; the result is the better (fewer
+    outages) of the MILP incumbent and the DP routes of §7.4. The proof concerns outages, not J, so the status is
+    `feasible` and the outage count, bound and MILP status are in `info` (objective and bound stay empty)."""
+    start = time.perf_counter()
+    q = routing.kmeans_plan(inst, seed)
+    dp = routing.dp_routes(inst, q)
+    dp_eval = evaluate(inst, Plan(q=q, ugv_wp=dp))
+    feas = routing.waypoint_snr_db(inst, q) >= inst.snr_min_backhaul_db
+    pg = milp.ugv_milp(inst, feas, time_limit=300.0 if time_limit is None else time_limit)
+    plan, source, outages = Plan(q=q, ugv_wp=dp), "dp", dp_eval.metrics["backhaul_outages"]
+    if pg["routes"] is not None and pg["outages"] is not None and pg["outages"] < outages:
+        plan, source, outages = Plan(q=q, ugv_wp=pg["routes"], x=pg["x"]), "milp", pg["outages"]
+    info = {"trajectory": "static-kmeans", "routes": source, "outages": outages, "dp_outages":
+            dp_eval.metrics["backhaul_outages"], "pg_status": pg["status"], "pg_outages": pg["outages"],
+            "pg_bound": pg["bound"], "pg_gap": pg["gap"], "pg_solve_s": pg["solve_s"]}
+    return Solution(inst.family, "ref-ugv-milp", Status.FEASIBLE, plan, runtime_s=time.perf_counter() - start,
+                    info=info)

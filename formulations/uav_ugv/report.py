@@ -36,6 +36,9 @@ def cell_record(instance, solution, evaluation) -> dict:
     slots = solution.info.get("slots") if isinstance(solution.info, dict) else None
     if slots:
         record["slots"] = [{k: v for k, v in s.items()} for s in slots]
+    if isinstance(solution.info, dict) and "pg_status" in solution.info:
+        record["pg"] = {k: solution.info[k] for k in ("routes", "outages", "dp_outages", "pg_status", "pg_outages",
+                                                      "pg_bound", "pg_gap", "pg_solve_s")}
     return record
 
 
@@ -72,8 +75,18 @@ def _fraction(ctx, figs) -> list[str]:
 
 
 def _backhaul(ctx, figs) -> list[str]:
-    return ["### Backhaul: parked vs routed UGVs", ""] + _means_table(
+    lines = ["### Backhaul: parked vs routed UGVs", ""] + _means_table(
         ctx, ("backhaul_outages", "sum_rate_mbps", "objective", "ugv_path_km", "qos_satisfaction"))
+    rows = [[scenario + (f":{point}" if point else ""), str(seed), str(rec["pg"]["pg_status"]),
+             core.format_number(rec["pg"]["pg_outages"]), core.format_number(rec["pg"]["pg_bound"]),
+             core.format_number(rec["pg"]["dp_outages"]), core.format_number(rec["pg"]["pg_solve_s"])]
+            for (scenario, point, seed, *_), rec in sorted(ctx.records.items(), key=lambda kv: str(kv[0]))
+            if "pg" in rec]
+    if rows:
+        lines += ["P-G (ref-ugv-milp) on the static-kmeans trajectory: minimum outages against the DP routes", ""]
+        lines += core.md_table(["preset", "seed", "P-G status", "P-G outages", "P-G bound", "DP outages",
+                                "solve s"], rows) + [""]
+    return lines
 
 
 def _qos_weight(ctx, figs) -> list[str]:

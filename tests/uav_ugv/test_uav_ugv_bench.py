@@ -30,7 +30,7 @@ def test_backhaul_experiment_runs_and_reports(tmp_path):
     assert result.exit_code == 0, result.output
     text = (out / "report.md").read_text()
     assert "### Backhaul: parked vs routed UGVs" in text
-    assert "| quick | ugv-static | 1 |" in text
+    assert "| quick | ugv-static | 1 |" in text and "P-G status" in text
     assert list((out / "figures").glob("uav-ugv-snapshot-*.png"))
 
 
