@@ -72,7 +72,7 @@ class Solution:
     families report bound >= objective). gap: `relative_gap(objective, bound)`.
     model: "" when objective and bound are in the family objective (the evaluator's `objective` metric) over every
     decision the family allows; otherwise a short text naming the method's own model objective (e.g. a lattice
-    restriction, a handover-penalised reward): its bound then bounds that model only, and result rows report no
+    restriction, a reward with a switching penalty): its bound then bounds that model only, and result rows report no
     bound on the family objective (`family_fields`).
     runtime_s: decision wall-clock (training excluded). info: method details (solver name, sizes...).
     """

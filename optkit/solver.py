@@ -43,6 +43,7 @@ Pyomo is imported inside the functions so that importing optkit (e.g. `optkit --
 from __future__ import annotations
 
 import contextlib
+import io
 import dataclasses
 import math
 import os
@@ -383,6 +384,12 @@ def solve_model(
         "load_solutions": False,
         "tee": tee if hasattr(tee, "write") else bool(tee),
     }
+    log_stream, own_log_stream = None, False
+    if is_highs and tee:
+        # HiGHS's log goes through its logging callback, not Pyomo's tee: Pyomo's tee threads may write after
+        # the solve returns, to streams that are closed by then, and report that on stdout.
+        kwargs["tee"] = False
+        log_stream, own_log_stream = _log_stream(tee)
     if time_limit is not None:
         kwargs["time_limit"] = time_limit
     if rel_gap is not None:
@@ -400,7 +407,7 @@ def solve_model(
         if pin_threads:
             _reset_highs_scheduler()
         if is_highs:
-            _watch_highs(opt, model, started, trajectory, progress, warm_start)
+            _watch_highs(opt, model, started, trajectory, progress, warm_start, log_stream)
         res = opt.solve(model, **kwargs)
         if (
             is_highs
@@ -432,12 +439,30 @@ def solve_model(
                 _reset_highs_scheduler()
             except Exception:
                 pass
+        if own_log_stream:
+            log_stream.close()
     return dataclasses.replace(_interpret(res, pyomo_name, started, retried), trajectory=tuple(trajectory))
 
 
-def _watch_highs(opt: Any, model: Any, started: float, trajectory: list, progress: Any, warm_start: bool) -> None:
+def _log_stream(tee: Any) -> tuple[Any, bool]:
+    """The text stream a solver log is written to, and whether optkit opened it (and closes it after the solve).
+    True, stdout and stderr mean the process's standard error, reached through a duplicate of file descriptor 2
+    (Pyomo redirects descriptors 1 and 2 while a solver runs); any other stream is used as it is."""
+    try:
+        fd = tee.fileno() if hasattr(tee, "write") else None
+    except (OSError, ValueError, io.UnsupportedOperation):
+        fd = None
+    if tee is True or fd in (1, 2):
+        sys.stderr.flush()
+        return os.fdopen(os.dup(2), "w", buffering=1), True
+    return tee, False
+
+
+def _watch_highs(opt: Any, model: Any, started: float, trajectory: list, progress: Any, warm_start: bool,
+                 log_stream: Any = None) -> None:
     """Build the HiGHS model now (the persistent interface reuses it in solve), give it the MIP start, and record
-    (elapsed, incumbent, bound) at every improving solution and MIP log line, calling `progress` with each."""
+    (elapsed, incumbent, bound) at every improving solution and MIP log line, calling `progress` with each;
+    with a `log_stream`, write every HiGHS log message to it."""
     import highspy
     import numpy as np
     import pyomo.environ as pyo
@@ -465,6 +490,8 @@ def _watch_highs(opt: Any, model: Any, started: float, trajectory: list, progres
 
     highs.cbMipImprovingSolution.subscribe(record)
     highs.cbMipLogging.subscribe(record)
+    if log_stream is not None:
+        highs.cbLogging.subscribe(lambda event: log_stream.write(event.message))
 
 
 def export_model(model: Any, path: str | PathLike) -> None:

@@ -166,6 +166,29 @@ class HandoverEnv:
         return list(self.slot_pairs)
 
 
+def argbest_slot(env: HandoverEnv, key) -> int:
+    """Valid slot minimizing key(pair, sat); key tuples end with the satellite id (lower ID wins ties)."""
+    valid = [(m, p, env.slots[m]) for m, p in enumerate(env.candidate_pairs()) if p >= 0]
+    return min(valid, key=lambda s: key(s[1], s[2]))[0]
+
+
+def nearest_slot(env: HandoverEnv) -> int:
+    """The valid slot of minimum slant range (`distance`, §7.1)."""
+    return argbest_slot(env, lambda p, j: (env.table.range_km[p], j))
+
+
+def kept_slot(env: HandoverEnv) -> int:
+    """Slot of the previous serving satellite, -1 when it is not a candidate."""
+    return env.slots.index(env.prev) if env.prev >= 0 and env.prev in env.slots else -1
+
+
+def sticky_nearest_slot(env: HandoverEnv) -> int:
+    """Keep the serving satellite while it is a candidate, else the nearest one: the `sticky-nearest` baseline
+    and the tabular learners' unseen-state fallback (D45)."""
+    kept = kept_slot(env)
+    return kept if kept >= 0 else nearest_slot(env)
+
+
 def rollout(env: HandoverEnv, spec: EpisodeSpec, policy, table: EpisodeTable | None = None) -> tuple[np.ndarray, float]:
     """Run policy(env, obs, info) -> slot greedily through one episode; returns (srv (L,), decision seconds)."""
     obs, info = env.reset(spec, table)

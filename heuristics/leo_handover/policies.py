@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from optkit.formulations.leo_handover.env import curve_record, instance_env, rollout, training_env
+from optkit.formulations.leo_handover.env import (argbest_slot, curve_record, instance_env, kept_slot, nearest_slot,
+                                                  rollout, sticky_nearest_slot, training_env)
 from optkit.formulations.leo_handover.episode import episode_table, evaluation_specs, instance_scaler
 from optkit.formulations.leo_handover.evaluator import Decisions
 from optkit.formulations.leo_handover.generator import normalized_params, training_specs
@@ -20,46 +21,29 @@ from optkit.solution import Solution, Status
 FAMILY = "leo-handover"
 
 
-def _slots(env) -> list[tuple[int, int, int]]:
-    """(slot, pair, satellite) of every valid slot."""
-    return [(m, p, env.slots[m]) for m, p in enumerate(env.candidate_pairs()) if p >= 0]
-
-
-def _argbest(env, key) -> int:
-    """Valid slot minimizing key(pair, sat); key tuples end with the satellite id (lower ID wins ties)."""
-    return min(_slots(env), key=lambda s: key(s[1], s[2]))[0]
-
-
 def nearest(env, obs, info) -> int:
     """`distance`: minimum slant range."""
-    t = env.table
-    return _argbest(env, lambda p, j: (t.range_km[p], j))
+    return nearest_slot(env)
 
 
 def max_elevation(env, obs, info) -> int:
     t = env.table
-    return _argbest(env, lambda p, j: (-t.el_deg[p], j))
-
-
-def _kept(env) -> int:
-    """Slot of the previous serving satellite, -1 when it is not a candidate."""
-    return env.slots.index(env.prev) if env.prev >= 0 and env.prev in env.slots else -1
+    return argbest_slot(env, lambda p, j: (-t.el_deg[p], j))
 
 
 def sticky_nearest(env, obs, info) -> int:
-    kept = _kept(env)
-    return kept if kept >= 0 else nearest(env, obs, info)
+    return sticky_nearest_slot(env)
 
 
 def max_remaining(env, obs, info) -> int:
     """`mrt-every-step`: largest remaining visibility time (window end, E16), then higher El, then lower ID."""
     t = env.table
-    return _argbest(env, lambda p, j: (-t.end[p], -t.el_deg[p], j))
+    return argbest_slot(env, lambda p, j: (-t.end[p], -t.el_deg[p], j))
 
 
 def mrt(env, obs, info) -> int:
     """Keep the serving satellite while it is eligible (it is then always a candidate, §4.5), else max remaining."""
-    kept = _kept(env)
+    kept = kept_slot(env)
     return kept if kept >= 0 else max_remaining(env, obs, info)
 
 

@@ -20,11 +20,10 @@ import numpy as np
 
 from optkit import formulations
 from optkit.errors import InputError
-from optkit.formulations.leo_handover.env import HandoverEnv, curve_record, rollout, training_env
+from optkit.formulations.leo_handover.env import HandoverEnv, curve_record, rollout, sticky_nearest_slot, training_env
 from optkit.formulations.leo_handover.episode import evaluation_specs, instance_scaler
 from optkit.formulations.leo_handover.evaluator import Decisions
 from optkit.formulations.leo_handover.generator import normalized_params, training_specs
-from optkit.heuristics.leo_handover.policies import sticky_nearest
 from optkit.learners import dqn as dqn_core
 from optkit.learners import harness, numpy_update, tabular
 from optkit.learners.training import single_thread
@@ -36,9 +35,7 @@ FAMILY = "leo-handover"
 _FAMILY_DIR = Path(formulations.__file__).resolve().parent / "leo_handover"
 SOURCES = harness.source_files(__file__, dqn_core.__file__, numpy_update.__file__, tabular.__file__,
                                *(_FAMILY_DIR / f"{name}.py" for name in ("env", "episode", "evaluator", "generator",
-                                                                        "geometry", "instance", "offline", "world")),
-                               Path(formulations.__file__).resolve().parent.parent / "heuristics" / "leo_handover"
-                               / "policies.py")
+                                                                        "geometry", "instance", "offline", "world")))
 MASK_AT_TEST_VALUE = 0.5          # §7.1 option mask_at_test: the removed feature's value at test time
 UNSEEN_FALLBACKS = ("keep-serving", "lowest-index")     # D45 and the literal reading
 
@@ -49,7 +46,7 @@ def unseen_fallback(config: dict):
     rule = config.get("unseen_fallback", "lowest-index")
     if rule not in UNSEEN_FALLBACKS:
         raise InputError(f"unseen_fallback: must be one of {', '.join(UNSEEN_FALLBACKS)}, got {rule!r}")
-    return (lambda env: sticky_nearest(env, None, None)) if rule == "keep-serving" else None
+    return sticky_nearest_slot if rule == "keep-serving" else None
 
 
 def learner_params(params: dict, config: dict) -> dict:
