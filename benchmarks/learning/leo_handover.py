@@ -77,16 +77,30 @@ def learner_policy(model: dict, env: HandoverEnv, counts: dict | None = None):
 
 
 # ------------------------------------------------------------------------------------------------ scoring
-def score(env: HandoverEnv, orbits_of, params: dict, scaler, specs, policy) -> dict:
-    """Mean H, H_min, G, η_G over the episodes `specs` rolled out greedily in `env` (orbits_of(spec) -> orbits)."""
+def score(env: HandoverEnv, orbits_of, params: dict, scaler, specs, policy, key: str | None = None) -> dict:
+    """Mean H, H_min, G, η_G over the episodes `specs` rolled out greedily in `env` (orbits_of(spec) -> orbits).
+    key: name of a stored score (CKPT_DIR/scores/<key>.json) to reuse; rollouts are deterministic."""
+    import json
+
+    path = CKPT_DIR / "scores" / f"{key}--{budget()}--n{len(specs)}.json" if key else None
+    if path is not None and path.is_file():
+        out = json.loads(path.read_text())
+        out["H_per_episode"] = np.asarray(out["H_per_episode"], dtype=float)
+        return out
     rows = []
     for spec in specs:
         table = episode_table(orbits_of(spec), params, scaler, spec)
         srv, _ = rollout(env, spec, policy, table)
         rows.append(episode_metrics(table, srv))
     frame = pd.DataFrame(rows)
-    return {"H": frame["handovers"].mean(), "H_min": frame["h_min"].mean(), "G": frame["reward"].mean(),
-            "eta_G": frame["eta_g"].mean(), "H_per_episode": frame["handovers"].to_numpy()}
+    out = {"H": float(frame["handovers"].mean()), "H_min": float(frame["h_min"].mean()),
+           "G": float(frame["reward"].mean()), "eta_G": float(frame["eta_g"].mean()),
+           "H_per_episode": frame["handovers"].to_numpy()}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**out, "H_per_episode": out["H_per_episode"].tolist(),
+                                    **({"unseen": policy.counts} if hasattr(policy, "counts") else {})}))
+    return out
 
 
 def validation(params: dict, base_seed: int = 0, n: int = 50):
@@ -103,13 +117,13 @@ def tune(preset: str = "ext-handover-aware", grid=GRID) -> tuple[pd.DataFrame, f
     base = normalized_params(dict(scenario_params(FAMILY, preset, None)[0]))
     plain = normalized_params(dict(scenario_params(FAMILY, preset, None)[0], serving_flag=False))
     env, orbits_of, scaler, specs = validation(plain)
-    distance = score(env, orbits_of, plain, scaler, specs, POLICIES["distance"])
+    distance = score(env, orbits_of, plain, scaler, specs, POLICIES["distance"], key="val-distance")
     rows = [{"c_HO": "distance", "val_H": distance["H"], "val_eta_G": distance["eta_G"], "train_cpu_s": 0.0}]
     for c in grid:
         params = dict(base, handover_penalty=float(c))
         model = trained("dqn", preset, c)
         env_c, orbits_c, scaler_c, specs_c = validation(params)
-        s = score(env_c, orbits_c, params, scaler_c, specs_c, learner_policy(model, env_c))
+        s = score(env_c, orbits_c, params, scaler_c, specs_c, learner_policy(model, env_c), key=f"val-dqn-c{c:g}")
         rows.append({"c_HO": c, "val_H": s["H"], "val_eta_G": s["eta_G"], "train_cpu_s": model["meta"]["cpu_s"]})
     table = pd.DataFrame(rows)
     grid_rows = table[table["c_HO"] != "distance"]
@@ -135,23 +149,27 @@ def test_table(c_star: float, n_test: int | None) -> pd.DataFrame:
 
     base = {}
     for rule in ("distance", "score-greedy", "sticky-nearest", "mrt"):
-        base[rule] = add(rule, score(env, orbits_of, params, scaler, specs, POLICIES[rule]))
+        base[rule] = add(rule, score(env, orbits_of, params, scaler, specs, POLICIES[rule], key=f"test-{rule}"))
     rng = np.random.default_rng(0)
     add("random", score(env, orbits_of, params, scaler, specs,
-                        lambda e, o, i: int(rng.choice(np.flatnonzero(i["mask"])))))
+                        lambda e, o, i: int(rng.choice(np.flatnonzero(i["mask"]))), key="test-random"))
     for method in ("dqn", "sarsa", "qlearning"):
         model = trained(method, "paper-default")
         counts = {"decisions": 0, "unseen": 0}
-        s = score(env, orbits_of, params, scaler, specs, learner_policy(model, env, counts))
+        policy = learner_policy(model, env, counts)
+        policy.counts = counts
+        s = score(env, orbits_of, params, scaler, specs, policy, key=f"test-{method}")
         extra = {"train_cpu_s": model["meta"]["cpu_s"]}
         if method != "dqn":
-            extra["unseen_share"] = counts["unseen"] / max(counts["decisions"], 1)
+            seen = s.get("unseen", counts)
+            extra["unseen_share"] = seen["unseen"] / max(seen["decisions"], 1)
         add(method, s, **extra)
     aware = dict(params, serving_flag=True, handover_penalty=float(c_star))
     env_aware = HandoverEnv([inst.orbits()], normalized_params(aware), scaler)
     model = trained("dqn", "ext-handover-aware", c_star)
     s = add(f"dqn handover-aware (c_HO* = {c_star:g})",
-            score(env_aware, orbits_of, params, scaler, specs, learner_policy(model, env_aware)),
+            score(env_aware, orbits_of, params, scaler, specs, learner_policy(model, env_aware),
+                  key=f"test-dqn-aware-c{c_star:g}"),
             train_cpu_s=model["meta"]["cpu_s"])
     diff = s["H_per_episode"] - base["distance"]["H_per_episode"]
     rng = np.random.default_rng(600)
