@@ -104,7 +104,10 @@ class NtnRelayInstance(Instance):
         return self.has_relay and self.relay_kind == "uav"
 
     def validate(self) -> "NtnRelayInstance":
-        check_int("seed", self.seed, min_value=0)
+        from optkit.fields import validate_fields
+        from optkit.formulations.ntn_relay import schema
+
+        validate_fields(self, schema.IDENTITY)
         validate_params(self.params())
         return self
 
@@ -147,6 +150,9 @@ def max_distance_km(p: dict) -> float:
 def validate_params(p: dict) -> None:
     """Raise ValidationError naming the first parameter that breaks a rule of §3.5 (D51); warn (and build) when
     some candidates may lie outside the segment or the relays start farther apart than D_max."""
+    from optkit.formulations.ntn_relay import schema
+
+    schema.check(p)                                      # types, shapes and plausible ranges (schema.py)
     _bool(p, "randomize")
     _choice(p, "path_template", TEMPLATES)
     _choice(p, "relay_kind", RELAY_KINDS)
