@@ -173,7 +173,10 @@ class UavUgvInstance(Instance):
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "UavUgvInstance":
-        check_int("seed", self.seed, min_value=0)
+        from optkit.fields import validate_fields
+        from optkit.formulations.uav_ugv import schema
+
+        validate_fields(self, schema.FIELDS, schema.sizes)   # types, shapes, dtype tags, plausible ranges
         p = self.params()
         validate_params(p)
         for name, value in (("los_a", self.los_a), ("los_b", self.los_b)):
@@ -186,12 +189,24 @@ class UavUgvInstance(Instance):
             raise ValidationError("road_edges", "must have shape (E, 4): rows (i, j, length_m, vmax_mps)")
         check_finite("road_edges", self.road_edges, min_value=0.0)
         check_int("depot_node", self.depot_node, min_value=0)
+        if self.depot_node >= Q:
+            raise ValidationError("depot_node", f"must be an intersection id in [0, {Q})")
         W = self.n_waypoints
         if np.ndim(self.waypoints) != 2 or np.shape(self.waypoints)[1] != 2 or W < Q:
             raise ValidationError("waypoints", f"must have shape (W, 2) with W >= {Q} intersections")
         check_shape("reach_ptr", self.reach_ptr, (W + 1,))
         if self.reach_ptr[-1] != self.reach_idx.size or self.reach_idx.size != self.reach_time.size:
             raise ValidationError("reach_idx", "reach_ptr, reach_idx and reach_time must describe one CSR matrix")
+        if self.reach_ptr[0] != 0 or np.any(np.diff(self.reach_ptr) < 0):
+            raise ValidationError("reach_ptr", "must start at 0 and never decrease (CSR row pointers)")
+        if np.any(self.reach_idx >= W):
+            raise ValidationError("reach_idx", f"waypoint ids must lie in [0, {W})")
+        arc_ids = self.arcs[:, :2]
+        if np.any(arc_ids >= W) or np.any(arc_ids != np.round(arc_ids)):
+            raise ValidationError("arcs", f"columns w, w' must be waypoint ids (integers in [0, {W}))")
+        edge_ids = self.road_edges[:, :2]
+        if np.any(edge_ids != np.round(edge_ids)):
+            raise ValidationError("road_edges", "columns i, j must be intersection ids (integers)")
         _check_connected(self)
         check_shape("users", self.users, (self.n_users, 2))
         check_finite("users", self.users)
@@ -235,9 +250,14 @@ def _choice(p: dict, name: str, options) -> None:
 
 def validate_params(p: dict) -> None:
     """Raise ValidationError naming the first parameter that breaks a rule (§6.5: one line, exit 2)."""
+    from optkit.fields import validate_fields
+    from optkit.formulations.uav_ugv import schema
+
     missing = [k for k in PARAMS if k not in p]
     if missing:
         raise ValidationError(missing[0], "missing parameter")
+    validate_fields(p, schema.PARAMS)                    # types and plausible ranges (schema.py)
+    schema.check_size(p)
     for name in INT_PARAMS:
         check_int(name, p[name], min_value=1)
     if p["road_grid_n"] < 2:
