@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 
 import numpy as np
 
@@ -258,6 +259,9 @@ def validate_params(p: dict) -> None:
         raise ValidationError(missing[0], "missing parameter")
     validate_fields(p, schema.PARAMS)                    # types and plausible ranges (schema.py)
     schema.check_size(p)
+    if not re.fullmatch(r"train-tasks(-tiny|-ugvs:[1-9][0-9]*)?", p["train_preset"]):
+        raise ValidationError("train_preset", "must name a training preset of §3.6: 'train-tasks', 'train-tasks-tiny' "
+                                              f"or 'train-tasks-ugvs:<M>' (got {p['train_preset']!r})")
     for name in INT_PARAMS:
         check_int(name, p[name], min_value=1)
     if p["road_grid_n"] < 2:
