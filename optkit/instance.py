@@ -214,6 +214,17 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise InputError(f"-o: cannot write '{path}' ({exc.strerror or exc})") from None
 
 
+def plain_value(value):
+    """A field value as plain Python: tuples and arrays become lists, numpy scalars Python numbers (nested)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [plain_value(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def json_ready(value):
     """JSON-safe copy: NaN and infinities become null, numpy scalars plain numbers, tuples lists, keys strings."""
     if isinstance(value, dict):

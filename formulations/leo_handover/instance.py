@@ -15,7 +15,7 @@ import numpy as np
 
 from optkit.errors import ValidationError
 from optkit.fields import validate_fields
-from optkit.instance import Instance, check_finite, check_int, check_shape
+from optkit.instance import Instance, check_finite, check_int, check_shape, plain_value
 
 FEATURES = ("dirdiff", "azimuth", "elevation", "range", "radial")
 INCL_DISTS = ("isotropic", "uniform_deg")
@@ -110,7 +110,7 @@ class LeoHandoverInstance(Instance):
 
     def params(self) -> dict:
         """The world and environment parameters as a plain dict (the generator's input keys)."""
-        return {name: _plain(getattr(self, name)) for name in WORLD_PARAMS + ENV_PARAMS}
+        return {name: plain_value(getattr(self, name)) for name in WORLD_PARAMS + ENV_PARAMS}
 
     def orbits(self):
         from optkit.formulations.leo_handover.world import Orbits
@@ -145,14 +145,6 @@ class LeoHandoverInstance(Instance):
         if ep.size and (np.any(ep[:, 2] < 0) or np.any(ep[:, 2] >= 360)):
             raise ValidationError("episodes", "headings psi must lie in [0, 360) degrees")
         return self
-
-
-def _plain(value):
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _pair(params: dict, name: str) -> None:

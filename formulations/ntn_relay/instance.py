@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from optkit.errors import ValidationError
-from optkit.instance import Instance, check_finite, check_int
+from optkit.instance import Instance, check_finite, check_int, plain_value
 
 TEMPLATES = ("S-L1-R-L2-D", "S-L1-L2-D", "S-D", "S-L1-R-D", "S-L1-D")
 RELAY_TEMPLATES = ("S-L1-R-L2-D", "S-L1-R-D")
@@ -93,7 +93,7 @@ class NtnRelayInstance(Instance):
 
     def params(self) -> dict:
         """The §3.1 parameters as a plain dict (resolved values)."""
-        return {name: _plain(getattr(self, name)) for name in PARAMS}
+        return {name: plain_value(getattr(self, name)) for name in PARAMS}
 
     @property
     def has_relay(self) -> bool:
@@ -110,14 +110,6 @@ class NtnRelayInstance(Instance):
         validate_fields(self, schema.IDENTITY)
         validate_params(self.params())
         return self
-
-
-def _plain(value):
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _choice(p: dict, name: str, options) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from optkit.errors import ValidationError
 from optkit.fields import validate_fields as validate_declared
-from optkit.instance import Instance, check_finite, check_int, check_shape
+from optkit.instance import Instance, check_finite, check_int, check_shape, plain_value
 
 # (group, key, kind). Kinds: f float, i int, s str, b bool, fl tuple of floats, i2 pair of ints,
 # f3 triple of floats, xy array (n, 2), xyz array (n, 3), box array (3, 2), fs a float or a named rule (str).
@@ -139,7 +139,7 @@ class SaginInstance(SaginInstanceBase):
         """The parameters as the nested dict the generator takes (groups -> keys -> plain values)."""
         out: dict = {}
         for g, k, _ in SCHEMA:
-            out.setdefault(g, {})[k] = _plain(getattr(self, f"{g}_{k}"))
+            out.setdefault(g, {})[k] = plain_value(getattr(self, f"{g}_{k}"))
         return out
 
     # --- validation --------------------------------------------------------------------------------------
@@ -170,16 +170,6 @@ class SaginInstance(SaginInstanceBase):
         if st.size and (np.any(st < box[0] - 1e-9) or np.any(st > box[1] + 1e-9)):
             raise ValidationError("starts_test", "every start must lie inside the airspace box")
         return self
-
-
-def _plain(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _choice(name: str, value, options) -> None:

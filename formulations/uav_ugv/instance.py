@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from optkit.errors import ValidationError
-from optkit.instance import Instance, check_finite, check_int, check_shape
+from optkit.instance import Instance, check_finite, check_int, check_shape, plain_value
 
 ENV_CLASSES = ("suburban", "urban", "dense_urban", "highrise_urban")
 CHOICES = {
@@ -170,7 +170,7 @@ class UavUgvInstance(Instance):
 
     def params(self) -> dict:
         """The §3.2 parameters as plain values."""
-        return {name: _plain(getattr(self, name)) for name in PARAMS}
+        return {name: plain_value(getattr(self, name)) for name in PARAMS}
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "UavUgvInstance":
@@ -234,14 +234,6 @@ def _check_connected(inst: UavUgvInstance) -> None:
     graph = coo_matrix((np.ones(len(edges)), (edges[:, 0].astype(int), edges[:, 1].astype(int))), shape=(Q, Q))
     if connected_components(graph, directed=False)[0] != 1:
         raise ValidationError("road_edges", "the road graph must be connected")
-
-
-def _plain(value):
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _choice(p: dict, name: str, options) -> None:
