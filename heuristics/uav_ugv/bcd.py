@@ -1,6 +1,6 @@
-"""`bcd-sca` (§7.4): block-coordinate descent over association (E27 + `hungarian-sizes`), UAV trajectories (SCA,
-§5.4) and UGV routes (time-expanded DP), each block accepted only when the merit J − (w_c/N) V5 does not fall
-(D33), so the merit is nondecreasing over the whole run."""
+"""`bcd-sca` (§7.4): block-coordinate descent over association (E27 + `hungarian-sizes`), backhaul recovery,
+UAV trajectories (SCA, §5.4) and UGV routes (time-expanded DP), each block accepted only when the merit
+J − (w_c/N) V5 does not fall (D33), so the merit is nondecreasing over the whole run."""
 from __future__ import annotations
 
 import time
@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from optkit.formulations.uav_ugv import association as assoc
-from optkit.formulations.uav_ugv import routing, sca
+from optkit.formulations.uav_ugv import channel, routing, sca
 from optkit.formulations.uav_ugv.evaluator import Plan, score, slot_channels
 from optkit.solution import Solution, Status
 
@@ -34,6 +34,43 @@ def association_block(inst, q, w, alpha) -> tuple[np.ndarray, np.ndarray]:
     return A, X
 
 
+def backhaul_recovery(inst, q, w, x) -> np.ndarray | None:
+    """Backhaul-recovery proposal (toolkit addition to §7.4): every UAV in outage in an inner slot n (1 ≤ n ≤ N−1)
+    under x (N, M, U) moves horizontally toward the nearest UGV that x leaves free in that slot, just far enough
+    that its SNR reaches γ_min + C1_MARGIN_DB, when the moved point keeps C3 with slots n−1 and n+1. The SCA cannot
+    do this: an outage UAV has no partner under the fixed x and no users under the fixed α. Slots in order, each
+    seeing the moves of the previous ones. Returns the new q (U, N+1, 3) m, or None when no UAV-slot moved."""
+    N = inst.n_slots
+    _, _, snr = slot_channels(inst, q, w)
+    ugv_xy = np.asarray(inst.waypoints)[w[:, 1:].T]                    # (N, M, 2)
+    step = inst.horizontal_step
+    out = q.copy()
+    moved = False
+    for n in range(N - 1):                                              # slot n+1; slot N is the home
+        free = ~x[n].any(axis=1)
+        lost = assoc.outages(inst, snr[n], x[n])
+        for u in np.nonzero(lost)[0]:
+            if not free.any():
+                break
+            p = out[u, n + 1]
+            reach = channel.backhaul_radius_m(inst, float(p[2]), inst.snr_min_backhaul_db + sca.C1_MARGIN_DB)
+            ms = np.nonzero(free)[0]
+            h = np.linalg.norm(ugv_xy[n, ms] - p[:2], axis=1)
+            for i in np.argsort(h, kind="stable"):
+                if reach <= 0.0:
+                    break
+                m = ms[i]
+                new = p.copy()
+                if h[i] > reach:
+                    new[:2] = ugv_xy[n, m] + (p[:2] - ugv_xy[n, m]) * (reach * (1.0 - 1e-9) / h[i])
+                if np.linalg.norm(new - out[u, n]) <= step and np.linalg.norm(out[u, n + 2] - new) <= step:
+                    out[u, n + 1] = new
+                    free[m] = False
+                    moved = moved or h[i] > reach
+                    break
+    return out if moved else None
+
+
 def routes_block(inst, q, w_old) -> tuple[np.ndarray, np.ndarray]:
     """(§7.4 step 2.3) DP routes for the trajectory and x by E27 on them."""
     w = routing.dp_routes(inst, q)
@@ -56,7 +93,7 @@ def solve_bcd_sca(inst, *, seed: int = 0, time_limit: float | None = 60.0, outer
     alpha, x = init.alpha, init.x
     merit = sca.merit_of(inst, q, w, alpha, x)
     history = [merit]
-    blocks = {"association": 0, "sca": 0, "routes": 0}
+    blocks = {"association": 0, "recovery": 0, "sca": 0, "routes": 0}
     stopped = False
     iters = 0
 
@@ -74,6 +111,13 @@ def solve_bcd_sca(inst, *, seed: int = 0, time_limit: float | None = 60.0, outer
         if m2 >= merit:
             alpha, x, merit = a2, x2, m2
             blocks["association"] += 1
+        q2 = backhaul_recovery(inst, q, w, x)
+        if q2 is not None:
+            a2, x2 = association_block(inst, q2, w, alpha)
+            m2 = sca.merit_of(inst, q2, w, a2, x2)
+            if m2 >= merit:
+                q, alpha, x, merit = q2, a2, x2, m2
+                blocks["recovery"] += 1
         if out_of_time():
             stopped = True
             break

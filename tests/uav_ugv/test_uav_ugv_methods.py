@@ -241,6 +241,26 @@ def test_bcd_monotone_and_above_its_start(quick):                  # check 18
     assert ev.feasible and ev.metrics["merit"] >= start - 1e-9 and ev.metrics["merit"] == pytest.approx(hist[-1])
 
 
+def test_bcd_backhaul_recovery_removes_an_outage(quick):
+    from optkit.heuristics.uav_ugv.bcd import backhaul_recovery
+
+    q = routing.kmeans_plan(quick, 0)
+    w = routing.dp_routes(quick, q)
+    sc = score(quick, q, w)
+    assert np.argwhere(sc.outage).tolist() == [[4, 1]]               # UAV 1 at its turning point (slot 5) only
+    q2 = backhaul_recovery(quick, q, w, sc.x)
+    assert np.argwhere(np.any(q2 != q, axis=-1)).tolist() == [[1, 5]]
+    assert q2[1, 5, 2] == q[1, 5, 2]                                 # horizontal move
+    free = np.nonzero(~sc.x[4].any(axis=1))[0]
+    snr_db = 10 * np.log10(channel.backhaul_snr(quick, q2[:, 5], np.asarray(quick.waypoints)[w[free, 5]]))
+    assert snr_db[:, 1].max() == pytest.approx(quick.snr_min_backhaul_db + sca.C1_MARGIN_DB, abs=1e-6)
+    before = evaluate(quick, Plan(q=q, ugv_wp=w))
+    after = evaluate(quick, Plan(q=q2, ugv_wp=w))
+    assert after.feasible and after.metrics["backhaul_outages"] == 0
+    assert after.metrics["merit"] > before.metrics["merit"]
+    assert backhaul_recovery(quick, q2, w, score(quick, q2, w).x) is None
+
+
 def test_bcd_time_limit_status(quick):
     sol = optkit.solve(quick, "bcd-sca", time_limit=0.01)
     assert str(sol.status) == "time_limit"
