@@ -1,8 +1,9 @@
 """P-Q (§5.4): UAV trajectories by successive convex approximation for fixed α, x and UGV routes.
 
 Each subproblem is rebuilt from NumPy constants (D37: no cp.Parameter) in km / Mbit/s units, with the
-Wu–Zeng–Zhang lower bound on SE (η frozen at the iterate, D20), the first-order correction ⟨g_c, q − q^r⟩ of E29
-(D36), T-lin, linearized C5 with a slack, the C1 ball, speed limits, box and a trust region. A step is accepted
+Wu–Zeng–Zhang lower bound on SE (η frozen at the iterate, D20), the first-order correction of E29 (D36) carried
+per user (⟨G_ℓ, q − q^r⟩ in every rate and QoS row; weighted by the merit's derivatives it sums to ⟨g_c, q − q^r⟩),
+T-lin, linearized C5 with a slack, the C1 ball, speed limits, box and a trust region. A step is accepted
 only when the true merit J − (w_c/N) V5 rises (D32); a solver failure is a rejected step, never a raise.
 """
 from __future__ import annotations
@@ -97,21 +98,17 @@ def _se(inst, S, u_idx) -> np.ndarray:
     return np.log2(1.0 + own / (S.sum(axis=1) - own + inst.noise_w))
 
 
-def correction(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
-    """(E29) g_c = ∇M_s^true(q^r) − ∇M_s^frozen(q^r): the η path of the gradient, (U, N+1, 3) Mbit/s per m
-    (zero at the fixed slots 0 and N)."""
+def eta_gradients(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
+    """The η path of ∇SE per served user-slot (E29 without the merit weights): ∂SE_{k,n}/∂q_j[n] through
+    η_{j,k,n} only, (L, U, 3) bit/s/Hz per m, rows in the order of `_served`."""
     N, U = inst.n_slots, inst.n_uavs
-    g = np.zeros((U, N + 1, 3))
     n_idx, k_idx, u_idx = _served(fixed, N - 1)
     if n_idx.size == 0:
-        return g
-    b = _bands(inst, fixed, n_idx, u_idx)
+        return np.zeros((0, U, 3))
     S = _powers(inst, q, n_idx, k_idx)
     L = S.shape[0]
     own = S[np.arange(L), u_idx]
     total = S.sum(axis=1) + inst.noise_w
-    se = np.log2(1.0 + own / (total - own))
-    dM_dse = 1e-6 * b / N * (1.0 + inst.qos_weight * (b * se < inst.rate_min_bps))
     is_int = np.ones((L, U), dtype=bool)
     is_int[np.arange(L), u_idx] = False
     dse_dS = (1.0 / total[:, None] - is_int / (total - own)[:, None]) / LN2              # (L, U)
@@ -128,7 +125,21 @@ def correction(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
     grad_psi = np.stack([np.where(h < 1e-9, 0.0, -z * dx / safe_h), np.where(h < 1e-9, 0.0, -z * dy / safe_h), h],
                         axis=-1) * scale[..., None]
     grad_eta = ((inst.beta_los_db - inst.beta_nlos_db) * channel.p_los_slope(inst, psi))[..., None] * grad_psi
-    term = (dM_dse[:, None] * dse_dS * (-LN10_10) * S)[..., None] * grad_eta               # (L, U, 3)
+    return (dse_dS * (-LN10_10) * S)[..., None] * grad_eta
+
+
+def correction(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
+    """(E29) g_c = ∇M_s^true(q^r) − ∇M_s^frozen(q^r): the η path of the gradient, (U, N+1, 3) Mbit/s per m
+    (zero at the fixed slots 0 and N). The subproblem carries the same correction per user (`eta_gradients`)."""
+    N, U = inst.n_slots, inst.n_uavs
+    g = np.zeros((U, N + 1, 3))
+    n_idx, k_idx, u_idx = _served(fixed, N - 1)
+    if n_idx.size == 0:
+        return g
+    b = _bands(inst, fixed, n_idx, u_idx)
+    se = _se(inst, _powers(inst, q, n_idx, k_idx), u_idx)
+    dM_dse = 1e-6 * b / N * (1.0 + inst.qos_weight * (b * se < inst.rate_min_bps))
+    term = dM_dse[:, None, None] * eta_gradients(inst, fixed, q)                            # (L, U, 3)
     np.add.at(g, (slice(None), 1 + n_idx), np.transpose(term, (1, 0, 2)))
     return g
 
@@ -164,8 +175,9 @@ def surrogate_constants(inst, fixed: Fixed, q_ref: np.ndarray) -> dict:
     b = _bands(inst, fixed, n_idx, u_idx) if L else np.zeros(0)
     is_int = np.ones((L, U), dtype=bool)
     is_int[np.arange(L), u_idx] = False
+    G = eta_gradients(inst, fixed, q_ref) * KM                                              # (L, U, 3) per km
     return {"n_idx": n_idx, "k_idx": k_idx, "u_idx": u_idx, "pk": pk, "Sr": Sr, "c": c, "Itot": Itot,
-            "Iint": Iint, "A": A, "b": b, "is_int": is_int, "pos": pos}
+            "Iint": Iint, "A": A, "b": b, "is_int": is_int, "pos": pos, "G": G}
 
 
 def surrogate_se(consts: dict, Q: np.ndarray) -> np.ndarray:
@@ -183,16 +195,19 @@ def surrogate_se(consts: dict, Q: np.ndarray) -> np.ndarray:
             - (inv + 1.0 - Iint) / (Iint * LN2))
 
 
-def surrogate_value(inst, consts: dict, g_c: np.ndarray, q_ref: np.ndarray, q: np.ndarray) -> float:
-    """The subproblem objective (slacks at zero) at q (U, N+1, 3) m, Mbit/s."""
+def surrogate_value(inst, consts: dict, q_ref: np.ndarray, q: np.ndarray) -> float:
+    """The subproblem objective (slacks at zero) at q (U, N+1, 3) m, Mbit/s: every served user's rate
+    b (SE^lb + ⟨G, q − q^r⟩) with its own η correction (E29 per user), in the rate sum and in its QoS shortfall."""
     N = inst.n_slots
-    se = surrogate_se(consts, q / KM)
+    n_idx = consts["n_idx"]
+    delta = np.transpose((q - q_ref)[:, 1 + n_idx, :], (1, 0, 2)) / KM                     # (L, U, 3) km
+    se = surrogate_se(consts, q / KM) + (consts["G"] * delta).sum(axis=(1, 2))
     rate = consts["b"] * se
     val = (1e-6 * rate - inst.qos_weight * 1e-6 * np.maximum(0.0, inst.rate_min_bps - rate)).sum() / N
-    return float(val + (g_c * (q - q_ref)).sum())
+    return float(val)
 
 
-def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, g_c: np.ndarray, radius_m: float, *,
+def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, radius_m: float, *,
                     solver_options: dict | None = None):
     """Build the subproblem from constants and solve it (CLARABEL, then SCS). Returns (q (U, N+1, 3) m or None,
     info dict)."""
@@ -223,6 +238,10 @@ def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, g_c: np.ndarray, radi
         Mq = [sp.csr_matrix((2.0 * Aflat * np.repeat(pk[:, a], U), (ll, rows)), shape=(L, R)) for a in range(3)]
         const = (np.log2(cs["Itot"]) - np.log2(cs["Iint"]) + (cs["A"] * (cs["Sr"] - (pk ** 2).sum(1)[:, None])).sum(1)
                  - (1.0 - cs["Iint"]) / (cs["Iint"] * LN2))
+        # E29 per user: + ⟨G_ℓ, q − q^r⟩ (the η path of each user's SE, so its QoS row is first-order exact too)
+        Gflat = cs["G"].reshape(L * U, 3)
+        Mq = [Mq[a] + sp.csr_matrix((Gflat[:, a], (ll, rows)), shape=(L, R)) for a in range(3)]
+        const = const - (cs["G"] * cs["pos"]).sum(axis=(1, 2))
         se_aff = const - _mm(Msq, sq) + sum(_mm(Mq[a], Q[:, a]) for a in range(3))
         # interference part: − Σ_{j≠u} c/(I^int ln2) inv_pos(T), T-lin
         li, ji = np.nonzero(cs["is_int"])
@@ -244,9 +263,6 @@ def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, g_c: np.ndarray, radi
         xi = cp.Variable(L, nonneg=True)
         cons.append(rate + xi >= 1e-6 * inst.rate_min_bps)
         objective = (cp.sum(rate) - inst.qos_weight * cp.sum(xi)) / N
-    # correction term (E29), Mbit/s per km
-    G = g_c[:, 1:N, :].reshape(R, 3) * KM
-    objective = objective + cp.sum(cp.multiply(G, Q)) - float((G * Qr).sum())
     # C3 speed limits, slots 1..N, with the fixed homes at 0 and N
     home = np.asarray(inst.uav_home) / KM
     step = inst.horizontal_step / KM
@@ -292,7 +308,7 @@ def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, g_c: np.ndarray, radi
         except Exception as exc:                # a solver failure is an outcome: try the next solver
             info[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:200]
             continue
-        info.update(solver=name, status=problem.status)
+        info.update(solver=name, status=problem.status, value=problem.value)
         if problem.status in ("optimal", "optimal_inaccurate") and Q.value is not None:
             q_new = q_ref.copy()
             q_new[:, 1:N, :] = np.asarray(Q.value).reshape(U, N - 1, 3) * KM
@@ -343,9 +359,8 @@ def sca(inst, q: np.ndarray, ugv_wp: np.ndarray, alpha: np.ndarray, x: np.ndarra
     while solves < max_solves and radius_m >= min_radius_m:
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        g_c = correction(inst, fixed, q)
         t0 = time.perf_counter()
-        q_new, info = build_and_solve(inst, fixed, q, g_c, radius_m, solver_options=solver_options)
+        q_new, info = build_and_solve(inst, fixed, q, radius_m, solver_options=solver_options)
         info["solve_s"] = time.perf_counter() - t0
         solves += 1
         new = merit_of(inst, q_new, ugv_wp, alpha, x) if q_new is not None else -np.inf

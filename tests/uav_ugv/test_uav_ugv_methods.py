@@ -187,17 +187,24 @@ def _sca_case(inst, jitter_seed=0):
 def test_sca_surrogate_first_order_and_minorant(quick):            # check 17
     q, w, sc = _sca_case(quick)
     fixed = sca.fixed_from_plan(quick, q, w, sc.alpha, sc.x)
-    g_c = sca.correction(quick, fixed, q)
     cs = sca.surrogate_constants(quick, fixed, q)
-    assert sca.surrogate_value(quick, cs, g_c, q, q) == pytest.approx(sca.smooth_merit(quick, fixed, q), rel=1e-12)
+    assert sca.surrogate_value(quick, cs, q, q) == pytest.approx(sca.smooth_merit(quick, fixed, q), rel=1e-12)
     eps = 1e-3
     for u, n, a in [(0, 3, 0), (0, 3, 2), (1, 5, 1), (1, 5, 2), (0, 7, 2), (1, 2, 0)]:
         plus, minus = q.copy(), q.copy()
         plus[u, n, a] += eps
         minus[u, n, a] -= eps
         true = (sca.smooth_merit(quick, fixed, plus) - sca.smooth_merit(quick, fixed, minus)) / (2 * eps)
-        sur = (sca.surrogate_value(quick, cs, g_c, q, plus) - sca.surrogate_value(quick, cs, g_c, q, minus)) / (2 * eps)
+        sur = (sca.surrogate_value(quick, cs, q, plus) - sca.surrogate_value(quick, cs, q, minus)) / (2 * eps)
         assert sur == pytest.approx(true, rel=1e-6, abs=1e-9)
+    # the per-user η terms, weighted by the merit's derivatives, are E29's g_c
+    G = sca.eta_gradients(quick, fixed, q)
+    b = cs["b"]
+    se = sca._se(quick, sca._powers(quick, q, cs["n_idx"], cs["k_idx"]), cs["u_idx"])
+    weight = 1e-6 * b / quick.n_slots * (1 + quick.qos_weight * (b * se < quick.rate_min_bps))
+    g = np.zeros_like(q)
+    np.add.at(g, (slice(None), 1 + cs["n_idx"]), np.transpose(weight[:, None, None] * G, (1, 0, 2)))
+    assert np.allclose(g, sca.correction(quick, fixed, q), rtol=1e-12, atol=1e-15)
     rng = np.random.default_rng(1)
     n_idx, k_idx, u_idx = cs["n_idx"], cs["k_idx"], cs["u_idx"]
     for _ in range(20):                                   # the minorant of the frozen-η SE (η at q^r)
@@ -212,8 +219,10 @@ def test_sca_surrogate_first_order_and_minorant(quick):            # check 17
 def test_sca_steps_accepted_and_monotone(quick):                   # checks 17, 18
     q, w, sc = _sca_case(quick, 2)
     fixed = sca.fixed_from_plan(quick, q, w, sc.alpha, sc.x)
-    _, info = sca.build_and_solve(quick, fixed, q, sca.correction(quick, fixed, q), 200.0)
+    q_new, info = sca.build_and_solve(quick, fixed, q, 200.0)
     assert info["dcp"] and info["status"] in ("optimal", "optimal_inaccurate")
+    cs = sca.surrogate_constants(quick, fixed, q)                   # the CVXPY objective = its NumPy twin
+    assert sca.surrogate_value(quick, cs, q, q_new) == pytest.approx(info["value"], rel=1e-4, abs=1e-3)
     res = sca.sca(quick, q, w, sc.alpha, sc.x, max_solves=5)
     assert res["accepted"] >= 1
     assert np.all(np.diff(res["history"]) > 0)
@@ -224,8 +233,7 @@ def test_sca_steps_accepted_and_monotone(quick):                   # checks 17, 
 def test_sca_solver_failures_are_rejected_steps(quick):            # check 26
     q, w, sc = _sca_case(quick)
     fixed = sca.fixed_from_plan(quick, q, w, sc.alpha, sc.x)
-    g_c = sca.correction(quick, fixed, q)
-    q_new, info = sca.build_and_solve(quick, fixed, q, g_c, 100.0, solver_options={"CLARABEL": {"no_such_opt": 1}})
+    q_new, info = sca.build_and_solve(quick, fixed, q, 100.0, solver_options={"CLARABEL": {"no_such_opt": 1}})
     assert "CLARABEL_error" in info and info["solver"] == "SCS" and q_new is not None
     bad = {"CLARABEL": {"no_such_opt": 1}, "SCS": {"no_such_opt": 1}}
     res = sca.sca(quick, q, w, sc.alpha, sc.x, max_solves=2, solver_options=bad)
