@@ -98,6 +98,18 @@ def _se(inst, S, u_idx) -> np.ndarray:
     return np.log2(1.0 + own / (S.sum(axis=1) - own + inst.noise_w))
 
 
+def eta_gradient(inst, dx: np.ndarray, dy: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """∇_q η (E29): (β^LoS − β^NLoS) P^LoS′(ψ) ∇ψ of a link from a ground node to a UAV offset (dx, dy, z) m from
+    it, (..., 3) dB per m (horizontal part 0 straight above)."""
+    h = np.hypot(dx, dy)
+    psi = channel.elevation_deg(z, np.sqrt(h * h + z * z))
+    scale = (180.0 / np.pi) / (h * h + z * z)
+    safe_h = np.where(h < 1e-9, 1.0, h)
+    grad_psi = np.stack([np.where(h < 1e-9, 0.0, -z * dx / safe_h), np.where(h < 1e-9, 0.0, -z * dy / safe_h), h],
+                        axis=-1) * scale[..., None]
+    return ((inst.beta_los_db - inst.beta_nlos_db) * channel.p_los_slope(inst, psi))[..., None] * grad_psi
+
+
 def eta_gradients(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
     """The η path of ∇SE per served user-slot (E29 without the merit weights): ∂SE_{k,n}/∂q_j[n] through
     η_{j,k,n} only, (L, U, 3) bit/s/Hz per m, rows in the order of `_served`."""
@@ -114,17 +126,7 @@ def eta_gradients(inst, fixed: Fixed, q: np.ndarray) -> np.ndarray:
     dse_dS = (1.0 / total[:, None] - is_int / (total - own)[:, None]) / LN2              # (L, U)
     users = np.asarray(inst.users)[k_idx]
     pos = np.transpose(q[:, 1 + n_idx, :], (1, 0, 2))                                      # (L, U, 3)
-    dx = pos[..., 0] - users[:, 0:1]
-    dy = pos[..., 1] - users[:, 1:2]
-    z = pos[..., 2]
-    h = np.hypot(dx, dy)
-    d = np.sqrt(h * h + z * z)
-    psi = channel.elevation_deg(z, d)
-    scale = (180.0 / np.pi) / (h * h + z * z)
-    safe_h = np.where(h < 1e-9, 1.0, h)
-    grad_psi = np.stack([np.where(h < 1e-9, 0.0, -z * dx / safe_h), np.where(h < 1e-9, 0.0, -z * dy / safe_h), h],
-                        axis=-1) * scale[..., None]
-    grad_eta = ((inst.beta_los_db - inst.beta_nlos_db) * channel.p_los_slope(inst, psi))[..., None] * grad_psi
+    grad_eta = eta_gradient(inst, pos[..., 0] - users[:, 0:1], pos[..., 1] - users[:, 1:2], pos[..., 2])
     return (dse_dS * (-LN10_10) * S)[..., None] * grad_eta
 
 
@@ -285,8 +287,9 @@ def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, radius_m: float, *,
         lhs = (dr ** 2).sum(1) + 2 * cp.sum(cp.multiply(dr, Q[ra, :] - Q[rb, :]), axis=1) - 2 * (dr ** 2).sum(1)
         cons.append(lhs + s5 >= (inst.d_safe / KM) ** 2)
         objective = objective - LAMBDA_C5 * cp.sum(s5)
-    # C1 ball for UAVs with a partner (hard, D32 deviation): ‖q − p_m‖² ≤ max(P_m ρ / (σ² γ'), ‖q^r − p_m‖²) with ρ
-    # frozen at q^r and γ' = γ_min + C1_MARGIN_DB, so the frozen ball does not let the true SNR slip below γ_min.
+    # C1 ball for UAVs with a partner (hard, D32 deviation): ‖q − p_m‖² ≤ r²·(1 − (ln10/10)⟨∇η, q − q^r⟩) with
+    # r² = max(P_m ρ / (σ² γ'), ‖q^r − p_m‖²), ρ at q^r, γ' = γ_min + C1_MARGIN_DB, and the η path of ρ to first
+    # order (as E29 does for the access links), so a move that lowers the elevation angle shrinks the ball.
     nn, uu = np.nonzero(fixed.partner[:N - 1] >= 0)
     if nn.size:
         mm = fixed.partner[nn, uu]
@@ -295,8 +298,11 @@ def build_and_solve(inst, fixed: Fixed, q_ref: np.ndarray, radius_m: float, *,
         d = np.linalg.norm(qr - np.concatenate([pm * KM, np.zeros((nn.size, 1))], axis=1), axis=1)
         rho = channel.g0(inst) * 10.0 ** (-channel.excess_db(inst, channel.elevation_deg(qr[:, 2], d)) / 10.0)
         gamma = 10.0 ** ((inst.snr_min_backhaul_db + C1_MARGIN_DB) / 10.0)
-        rhs = np.maximum(inst.ugv_power_w * rho / (inst.noise_w * gamma) / KM ** 2, (d / KM) ** 2)
+        r2 = np.maximum(inst.ugv_power_w * rho / (inst.noise_w * gamma) / KM ** 2, (d / KM) ** 2)
+        geta = eta_gradient(inst, qr[:, 0] - pm[:, 0] * KM, qr[:, 1] - pm[:, 1] * KM, qr[:, 2]) * KM   # dB per km
+        slope = r2[:, None] * LN10_10 * geta                                 # (C, 3) km² per km
         rr = row_of(uu, nn)
+        rhs = r2 + (slope * qr / KM).sum(1) - sum(cp.multiply(slope[:, a], Q[rr, a]) for a in range(3))
         cons.append(sq[rr] - 2 * (cp.multiply(pm[:, 0], Q[rr, 0]) + cp.multiply(pm[:, 1], Q[rr, 1])) + (pm ** 2).sum(1)
                     <= rhs)
     problem = cp.Problem(cp.Maximize(objective), cons)

@@ -216,6 +216,23 @@ def test_sca_surrogate_first_order_and_minorant(quick):            # check 17
         assert np.all(lb <= frozen + 1e-9)
 
 
+def test_eta_gradient_finite_differences(quick):                  # E29 / the C1 ball's η path
+    rng = np.random.default_rng(3)
+    ground = rng.uniform(0, 3000, (8, 2))
+    uav = np.column_stack([rng.uniform(0, 3000, (8, 2)), rng.uniform(30, 150, 8)])
+
+    def eta(p):
+        d = np.linalg.norm(p - np.column_stack([ground, np.zeros(8)]), axis=1)
+        return channel.excess_db(quick, channel.elevation_deg(p[:, 2], d))
+
+    g = sca.eta_gradient(quick, uav[:, 0] - ground[:, 0], uav[:, 1] - ground[:, 1], uav[:, 2])
+    for a in range(3):
+        step = np.zeros(3)
+        step[a] = 1e-4
+        fd = (eta(uav + step) - eta(uav - step)) / 2e-4
+        assert np.allclose(g[:, a], fd, rtol=1e-5, atol=1e-10)
+
+
 def test_sca_steps_accepted_and_monotone(quick):                   # checks 17, 18
     q, w, sc = _sca_case(quick, 2)
     fixed = sca.fixed_from_plan(quick, q, w, sc.alpha, sc.x)
