@@ -443,3 +443,25 @@ def test_episode_ticks_are_integers(tmp_path):
     figs.folder.mkdir()
     convergence_figures(load_results(tmp_path), figs, [])
     assert figs.charts["convergence-perfect.png"].layout.xaxis.tickformat == "d"
+
+
+def test_learner_rows_below_random_are_flagged(tmp_path):
+    """A learner whose mean objective is worse than `random`'s at a point is flagged there and counted in the
+    summary; a heuristic below random and a learner above it are not."""
+    write_results(tmp_path, methods=["allocate", "random", "perfect", "haddqn", "sca"])
+    path = tmp_path / bench.ROWS
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    level = {"allocate": 5.0, "random": 1.0, "perfect": 0.5, "haddqn": 2.0, "sca": 0.2}
+    for row in rows:
+        row["objective"] = level[row["method"]] + (1.0 if row["method"] == "perfect" and row["point"] != POINTS[0]
+                                                   else 0.0)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = write_report(tmp_path).read_text()
+    heading = f"#### R = {POINTS[0]}"
+    assert table_row(report, heading, "perfect **BELOW RANDOM**")[0] == "perfect **BELOW RANDOM**"
+    assert table_row(report, heading, "haddqn")[0] == "haddqn"
+    assert table_row(report, heading, "sca")[0] == "sca"
+    for point in POINTS[1:]:
+        assert table_row(report, f"#### R = {point}", "perfect")[0] == "perfect"
+    assert "**1 learner row(s) BELOW RANDOM** (see Results)" in report.splitlines()[2]
+    assert "perfect 0.5 against 1" in report

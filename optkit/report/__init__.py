@@ -24,25 +24,26 @@ from optkit.report.figures import (CURVE_ID_COLUMNS, PALETTE, VALIDATION_PREFIX,
                                    radar_values, read_curves, run_table, runtime_figure, safe_name, series_colors,
                                    sweep_figure)
 from optkit.report.html import REPORT_HTML, write_html
-from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, ReportContext, Results, expected_count, group_rows,
-                                   load_results, metric_stats, ok_rows, point_means, reference_flags, series_list,
-                                   series_name)
-from optkit.report.tables import (INCOMPLETE, REF_FLAG, STATUSES, axis_label, column_title, completeness_section,
-                                  errors_section, format_number, format_stat, md_table, paired_section,
-                                  reference_section, results_section, status_section, what_ran_section)
+from optkit.report.results import (GAP_FLAG, RUNNER_COLUMNS, ReportContext, Results, below_random, expected_count,
+                                   group_rows, load_results, metric_stats, ok_rows, point_means, reference_flags,
+                                   series_list, series_name)
+from optkit.report.tables import (BELOW_RANDOM, INCOMPLETE, REF_FLAG, STATUSES, axis_label, column_title,
+                                  completeness_section, errors_section, format_number, format_stat, md_table,
+                                  paired_section, reference_section, results_section, status_section,
+                                  what_ran_section)
 
 REPORT = "report.md"
 FIGURES = "figures"
 
 __all__ = [
-    "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT", "REPORT_HTML",
-    "RUNNER_COLUMNS",
-    "STATUSES", "VALIDATION_PREFIX", "Figures", "curve_columns", "integer_episode_ticks", "run_table", "ReportContext", "Results", "axis_label", "column_title", "completeness_section",
-    "convergence_figures", "draw_family_figures", "errors_section", "expected_count", "format_number", "format_stat",
-    "group_rows", "heat_figure", "load_results", "md_table", "metric_stats", "ok_rows", "paired_section", "point_means",
-    "radar_figure", "radar_values", "read_curves", "reference_flags", "reference_section", "results_section",
-    "runtime_figure", "safe_name", "series_colors", "series_list", "series_name", "status_section", "sweep_figure",
-    "what_ran_section", "write_report",
+    "BELOW_RANDOM", "CURVE_ID_COLUMNS", "FIGURES", "GAP_FLAG", "INCOMPLETE", "PALETTE", "REF_FLAG", "REPORT",
+    "REPORT_HTML", "RUNNER_COLUMNS", "STATUSES", "VALIDATION_PREFIX", "Figures", "curve_columns",
+    "integer_episode_ticks", "run_table", "ReportContext", "Results", "axis_label", "below_random", "column_title",
+    "completeness_section", "convergence_figures", "draw_family_figures", "errors_section", "expected_count",
+    "format_number", "format_stat", "group_rows", "heat_figure", "load_results", "md_table", "metric_stats",
+    "ok_rows", "paired_section", "point_means", "radar_figure", "radar_values", "read_curves", "reference_flags",
+    "reference_section", "results_section", "runtime_figure", "safe_name", "series_colors", "series_list",
+    "series_name", "status_section", "sweep_figure", "what_ran_section", "write_report",
 ]
 
 
@@ -98,6 +99,9 @@ def write_report(directory) -> Path:
         summary.append(f"**{errors} error(s)**")
     if len(flagged):
         summary.append(f"{len(flagged)} reference instance(s) flagged")
+    weak = below_random(res)
+    if weak:
+        summary.append(f"**{len(weak)} learner row(s) {BELOW_RANDOM}** (see Results)")
     lines += ["; ".join(summary) + ".", ""]
     lines += what_ran_section(res)
     lines += completeness_section(res)

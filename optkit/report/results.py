@@ -186,6 +186,34 @@ def point_means(res: Results, scenario: str, metric: str, method: str, config: s
     return means, stds
 
 
+def below_random(res: Results) -> list[dict]:
+    """Learner series whose mean `objective` at a scenario point is worse than `random`'s there (the family's
+    direction of `objective`), one dict per (scenario, point, series) with both means; [] without a `random` series
+    or an `objective` column. A comparison is only as credible as its weakest row: such rows are flagged."""
+    from optkit import registry
+
+    if "objective" not in res.df or "random" not in set(res.df["method"]):
+        return []
+    learners = {m.id for m in registry.methods(res.sweep["family"]) if m.kind == "learner"}
+    higher = res.better.get("objective", "higher") != "lower"
+    out = []
+    for sc in res.sweep["scenarios"]:
+        for label, _ in res.points[sc]:
+            df = ok_rows(res)
+            rand = df[(df["scenario"] == sc) & (df["point"] == label) & (df["method"] == "random")]
+            base, _, n_base = metric_stats(rand["objective"])
+            if not n_base:
+                continue
+            for method, config in series_list(res):
+                if method not in learners:
+                    continue
+                mean, _, n = metric_stats(group_rows(res, sc, label, method, config)["objective"])
+                if n and (mean < base if higher else mean > base):
+                    out.append({"scenario": sc, "point": label, "series": series_name(method, config),
+                                "objective": mean, "random": base})
+    return out
+
+
 def reference_flags(res: Results):
     """Reference rows that are not proven optimal within 1 %, and reference rows without frac_opt."""
     ref = res.df[res.df["method"] == res.reference].sort_values("config", kind="stable")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
-from optkit.report.results import (BOOTSTRAP_RESAMPLES, GAP_FLAG, MIN_ORDER_SEEDS, Results, expected_count, group_rows, metric_stats,
-                                   paired_comparisons, reference_flags, series_list, series_name)
+from optkit.report.results import (BOOTSTRAP_RESAMPLES, GAP_FLAG, MIN_ORDER_SEEDS, Results, below_random,
+                                   expected_count, group_rows, metric_stats, paired_comparisons, reference_flags,
+                                   series_list, series_name)
 
 STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error")
 INCOMPLETE = "†"              # marks a mean over fewer rows than the manifest expects
 REF_FLAG = "‡"                # marks values measured against a reference not proven optimal
+BELOW_RANDOM = "BELOW RANDOM"  # marks a learner series whose mean objective is worse than `random`'s
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -207,6 +209,7 @@ def results_section(res: Results) -> list[str]:
         metrics.insert(metrics.index(fracs[-1]) + 1, "frac_bound")
     flagged, _ = reference_flags(res)
     flagged_keys = {(r.scenario, r.point) for r in flagged.itertuples()}
+    weak = below_random(res)
     lines = ["## Results", "",
              f"Mean ± sample standard deviation (ddof 1) over the finished, non-error rows of each cell; `n` = rows "
              f"used / rows the manifest expects (instance seeds × method seeds). {INCOMPLETE} marks a mean over an "
@@ -224,12 +227,20 @@ def results_section(res: Results) -> list[str]:
                 lines += [f"{REF_FLAG} reference not proven optimal within {GAP_FLAG:.0%} on {n_flag} instance(s) "
                           "of this point: fractions of optimum are against an incumbent.", ""]
             rows = []
+            here = {w["series"]: w for w in weak if (w["scenario"], w["point"]) == (sc, label)}
             for method, config in series_list(res):
-                rows.append(_table_row(res, sc, label, method, config, metrics, (sc, label) in flagged_keys))
+                row = _table_row(res, sc, label, method, config, metrics, (sc, label) in flagged_keys)
+                if row[0] in here:
+                    row[0] += f" **{BELOW_RANDOM}**"
+                rows.append(row)
             header = ["method", "n"] + [column_title(res, m) + (f" {REF_FLAG}" if m.startswith("frac_")
                                                                   and (sc, label) in flagged_keys else "")
                                         for m in metrics]
             lines += md_table(header, rows) + [""]
+            if here:
+                lines += [f"**{BELOW_RANDOM}**: the learner's mean objective is worse than `random`'s at this point ("
+                          + "; ".join(f"{name} {format_number(w['objective'])} against {format_number(w['random'])}"
+                                      for name, w in here.items()) + "): a training defect to fix, not a result.", ""]
     return lines
 
 
