@@ -8,6 +8,7 @@ Per-path and per-hop values, the time series, the trajectory and the snapshots a
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,9 +206,7 @@ def evaluate(inst, solution) -> Evaluation:
         "hops": list(hops),
         "path_tput_mbps": path_tput.tolist(),
         "fso_ratio_pct": (100.0 * pr.fso.mean(axis=0)).tolist(),                    # [k][hop]
-        "link_dist_km": {"mean": np.nanmean(pr.dist, axis=0).tolist() if np.any(~np.isnan(pr.dist)) else [],
-                         "min": np.nanmin(pr.dist, axis=0).tolist() if np.any(~np.isnan(pr.dist)) else [],
-                         "max": np.nanmax(pr.dist, axis=0).tolist() if np.any(~np.isnan(pr.dist)) else []},
+        "link_dist_km": _link_distance_stats(pr.dist),
         "handovers": handovers.tolist(),                                          # [k][lane]
         "tput_series_mbps": (R / 1e6).tolist(),
         "path_series_mbps": (Rk / 1e6).T.tolist(),
@@ -227,3 +226,14 @@ def with_reference(evaluation: Evaluation, reference: Evaluation) -> Evaluation:
     evaluation.metrics["frac_of_ref"] = obj / ref if math.isfinite(ref) and ref > 0 and math.isfinite(obj) \
         else float("nan")
     return evaluation
+
+
+def _link_distance_stats(dist: np.ndarray) -> dict:
+    """Mean, min and max link distance (km) per (path, hop) over the slots where the link exists, from `dist`
+    (N, K, hops) with NaN where it does not; NaN for a link never used, empty lists when no link ever exists."""
+    if not np.any(~np.isnan(dist)):
+        return {"mean": [], "min": [], "max": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # all-NaN columns: links never used -> NaN
+        return {"mean": np.nanmean(dist, axis=0).tolist(), "min": np.nanmin(dist, axis=0).tolist(),
+                "max": np.nanmax(dist, axis=0).tolist()}
