@@ -22,27 +22,12 @@ from pathlib import Path
 import numpy as np
 
 
-def ratio(value: float, best: float) -> float:
-    """J_rule / J_best when J_best > 0; J_best / J_rule when both are negative; NaN otherwise."""
-    if best > 0:
-        return value / best
-    if value < 0:
-        return best / value
-    return math.nan
-
-
-def ints(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
-    return out
-
-
 def main() -> None:
     import optkit
+    from optkit.bench.sweep import parse_seeds
     from optkit.formulations.uav_ugv import routing
     from optkit.formulations.uav_ugv.reference import assoc_milp_plan
+    from optkit.formulations.uav_ugv.report import rule_ratio
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ks", default="20,40,60,80,100")
@@ -51,10 +36,10 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/uav_ugv_assoc_gap.md"))
     args = ap.parse_args()
-    slots = ints(args.slots)
+    slots = parse_seeds(args.slots, "--slots")
     rows = []
-    for K in ints(args.ks):
-        for seed in ints(args.seeds):
+    for K in parse_seeds(args.ks, "--ks"):
+        for seed in parse_seeds(args.seeds):
             inst = optkit.make_instance("uav-ugv", "sweep-users", seed, point=str(K))
             q = routing.kmeans_plan(inst, 0)
             routes = routing.dp_routes(inst, q)
@@ -69,8 +54,8 @@ def main() -> None:
                 bound = rec.get("bound")
                 row = {"K": K, "seed": seed, "slot": rec["slot"], "status": rec["milp_status"],
                        "milp": rec.get("milp_value"), "best": best, "bound": bound,
-                       "e28": ratio(rec["e28"], best), "hs": ratio(rec["hungarian_sizes"], best),
-                       "rule_bound": ratio(rule, bound) if bound is not None else math.nan,
+                       "e28": rule_ratio(rec["e28"], best), "hs": rule_ratio(rec["hungarian_sizes"], best),
+                       "rule_bound": rule_ratio(rule, bound) if bound is not None else math.nan,
                        "source": rec["source"], "solve_s": rec.get("solve_s", math.nan), "cpu_s": cpu}
                 rows.append(row)
                 print(row, flush=True)
@@ -86,7 +71,7 @@ def main() -> None:
              "| K | slots | MILP optimal | MILP time_limit | best from MILP | E28 ratio mean (min) | "
              "hungarian-sizes ratio mean (min) | rule / bound mean (min) | solve wall s mean | CPU s per slot |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for K in ints(args.ks):
+    for K in parse_seeds(args.ks, "--ks"):
         sel = [r for r in rows if r["K"] == K]
         if not sel:
             continue

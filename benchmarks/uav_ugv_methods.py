@@ -26,11 +26,6 @@ METHODS = ("bcd-sca", "static-kmeans", "ugv-static", "greedy-myopic", "hover-hom
 METRICS = ("objective", "sum_rate_mbps", "qos_satisfaction", "backhaul_outages", "safety_violations")
 
 
-def seeds_of(text: str) -> list[int]:
-    a, _, b = text.partition("-")
-    return list(range(int(a), int(b) + 1)) if b else [int(s) for s in text.split(",")]
-
-
 def partitions(total: int, parts: int, largest: int | None = None):
     """Cell-size vectors n_1 ≥ n_2 ≥ … ≥ n_parts ≥ 0 with Σ n = total."""
     largest = total if largest is None else largest
@@ -98,6 +93,7 @@ LOST = ("lost_home", "lost_transit", "lost_outage", "lost_rest")
 
 def main() -> None:
     import optkit
+    from optkit.bench.sweep import parse_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0-4")
@@ -106,7 +102,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/uav_ugv_methods.md"))
     args = ap.parse_args()
     rows, bounds = [], {}
-    for seed in seeds_of(args.seeds):
+    for seed in parse_seeds(args.seeds):
         inst = optkit.make_instance("uav-ugv", args.scenario, seed)
         bounds[seed] = qos_bound(inst)
         print({"seed": seed, "slot_N_satisfied_bound": bounds[seed][0], "qos_ub": bounds[seed][1]}, flush=True)

@@ -106,7 +106,7 @@ def _assoc_gap(ctx, figs) -> list[str]:
                    s["milp_status"], core.format_number(ref) if ref is not None else "–",
                    core.format_number(s.get("bound")) if s.get("bound") is not None else "–"]
             for name in ("e28", "hungarian_sizes"):
-                r = _ratio(s[name], best)
+                r = rule_ratio(s[name], best)
                 ratios[name].append(r)
                 row.append(core.format_number(r))
             row.append(core.format_number(s.get("solve_s", math.nan)))
@@ -124,7 +124,7 @@ def _assoc_gap(ctx, figs) -> list[str]:
     return lines + [""]
 
 
-def _ratio(value: float, best: float) -> float:
+def rule_ratio(value: float, best: float) -> float:
     """J_rule / J_best when J_best > 0; for J_best ≤ 0 the ratio best / rule (≤ 1 too, 1 = optimal)."""
     if best > 0:
         return value / best
