@@ -43,8 +43,8 @@ Pyomo is imported inside the functions so that importing optkit (e.g. `optkit --
 from __future__ import annotations
 
 import contextlib
-import io
 import dataclasses
+import io
 import math
 import os
 import sys

@@ -196,10 +196,10 @@ def below_random(res: Results) -> list[dict]:
         return []
     learners = {m.id for m in registry.methods(res.sweep["family"]) if m.kind == "learner"}
     higher = res.better.get("objective", "higher") != "lower"
+    df = ok_rows(res)
     out = []
     for sc in res.sweep["scenarios"]:
         for label, _ in res.points[sc]:
-            df = ok_rows(res)
             rand = df[(df["scenario"] == sc) & (df["point"] == label) & (df["method"] == "random")]
             base, _, n_base = metric_stats(rand["objective"])
             if not n_base:
