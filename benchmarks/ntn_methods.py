@@ -53,7 +53,7 @@ def main() -> None:
         inst = make_instance("ntn-relay", preset, 0)
         w = M.world(inst)
         t0, c0 = time.perf_counter(), cpu_s()
-        ub = reachable_upper_bound(w, 5.0) if inst.has_uav and inst.path_template == "S-L1-R-L2-D" else None
+        ub = reachable_upper_bound(w, 5.0) if inst.has_uav_between_lanes else None
         if ub is not None:
             lines.append(f"| {preset} | reachable-ub | bound | {ub.ee_kbit_per_j:.1f} (EE_UB) | "
                          f"{ub.rate.mean() / 1e6:.2f} (UB/SG {ub.rate.mean() / w.mu_r():.3f}) | – | 1 | – | "

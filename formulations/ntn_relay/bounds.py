@@ -50,7 +50,7 @@ def reachable_upper_bound(w: World, grid_km: float = 5.0, speed_mps: float | Non
     """R^UB[n] and EE_UB of §8 item 2 for a UAV instance of template S-L1-R-L2-D (speed: V_max unless given; a
     smaller speed gives the indicator 'reach at V', not a bound)."""
     inst = w.inst
-    if not inst.has_uav or inst.path_template != "S-L1-R-L2-D":
+    if not inst.has_uav_between_lanes:
         raise ValueError("reachable-ub needs UAV relays on template S-L1-R-L2-D")
     speed = inst.v_max_mps if speed_mps is None else float(speed_mps)
     N, K, h = w.N, w.K, float(grid_km)

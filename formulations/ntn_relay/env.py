@@ -27,7 +27,7 @@ class RelayEnv:
     """Multi-agent environment of one instance (template S-L1-R-L2-D with UAV relays)."""
 
     def __init__(self, inst):
-        if not inst.has_uav or inst.path_template != "S-L1-R-L2-D":
+        if not inst.has_uav_between_lanes:
             raise InputError("ntn-relay environment: the reward needs UAV relays on template S-L1-R-L2-D (E22, D48)")
         w = M.world(inst)
         self.inst, self.w = inst, w

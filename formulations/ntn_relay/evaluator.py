@@ -163,7 +163,7 @@ def evaluate(inst, solution) -> Evaluation:
     else:
         reward = {k: float("nan") for k in ("throughput", "energy", "distance", "reward")}
     ub_ratio = frac_ub = float("nan")
-    if inst.has_uav and inst.path_template == "S-L1-R-L2-D":
+    if inst.has_uav_between_lanes:
         from optkit.formulations.ntn_relay.bounds import cached_bound
 
         ub = cached_bound(w)

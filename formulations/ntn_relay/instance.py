@@ -103,6 +103,12 @@ class NtnRelayInstance(Instance):
     def has_uav(self) -> bool:
         return self.has_relay and self.relay_kind == "uav"
 
+    @property
+    def has_uav_between_lanes(self) -> bool:
+        """UAV relays between the two lanes (template S-L1-R-L2-D): the setting of the reward, the environment and
+        `reachable-ub`."""
+        return self.has_uav and self.path_template == "S-L1-R-L2-D"
+
     def validate(self) -> "NtnRelayInstance":
         from optkit.fields import validate_fields
         from optkit.formulations.ntn_relay import schema

@@ -132,7 +132,7 @@ def solve_reachable_ub(inst, *, seed: int = 0, time_limit: float | None = None, 
     start = time.perf_counter()
     loiter = solve_static_loiter(inst)
     w = M.world(inst)
-    if not inst.has_uav or inst.path_template != "S-L1-R-L2-D":
+    if not inst.has_uav_between_lanes:
         return _solution("reachable-ub", Status.ERROR, loiter.decisions, start,
                          message="reachable-ub needs UAV relays on template S-L1-R-L2-D")
     ub = reachable_upper_bound(w, grid_km)
@@ -189,7 +189,7 @@ def solve_lattice_dp(inst, *, seed: int = 0, time_limit: float | None = None, ma
     that of staying in the start cell. Needs one UAV (else status error)."""
     start = time.perf_counter()
     w = M.world(inst)
-    if not inst.has_uav or w.K != 1 or inst.path_template != "S-L1-R-L2-D":
+    if not inst.has_uav_between_lanes or w.K != 1:
         loiter = solve_static_loiter(inst)
         return _solution("lattice-dp", Status.ERROR, loiter.decisions, start,
                          message="lattice-dp needs one UAV on template S-L1-R-L2-D")

@@ -337,7 +337,7 @@ def project_discrete(w: M.World, ref: M.Trajectory) -> np.ndarray:
 def _solve(inst, method, discrete, time_limit, objective, caps, trust_region_km) -> Solution:
     start = time.perf_counter()
     w = M.world(inst)
-    if not inst.has_uav or inst.path_template != "S-L1-R-L2-D":
+    if not inst.has_uav_between_lanes:
         empty = -np.ones((w.N, w.K))
         return Solution(FAMILY, method, Status.ERROR, decisions_of(w, empty, empty),
                         runtime_s=time.perf_counter() - start,
