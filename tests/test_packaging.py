@@ -177,7 +177,7 @@ def test_installed_wheel_imports_from_the_venv(installed):
                 "optkit.formulations.allocate.physics", "optkit.formulations.allocate.evaluator",
                 "optkit.heuristics.allocate.random_baseline", "optkit.learners", "optkit.datasets",
                 "optkit.formulations.leo_handover.api", "optkit.heuristics.leo_handover.policies",
-                "optkit.learners.leo_handover.methods", "optkit.envs"}
+                "optkit.learners.leo_handover.tabular", "optkit.learners.leo_handover.dqn", "optkit.envs"}
     assert expected <= set(out["modules"])
     outside = {name: path for name, path in out["modules"].items() if not inside(path)}
     assert not outside, f"modules not loaded from the wheel: {outside}"

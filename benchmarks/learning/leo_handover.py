@@ -27,7 +27,7 @@ from optkit.formulations.leo_handover.generator import draw_episode_specs, norma
 from optkit.heuristics.leo_handover.policies import POLICIES
 from optkit.learners import checkpoint as ckpt
 from optkit.learners import harness
-from optkit.learners.leo_handover import methods as LM
+from optkit.learners.leo_handover import common
 
 INTRO = """\
 Tables: (1) c_HO tuning of D44: `dqn` with the serving flag, trained for each c_HO of the grid (run seed 0), scored
@@ -63,7 +63,7 @@ def trained(method: str, preset: str, c_ho: float | None = None, *, run_seed: in
         config = harness.learner_config(FAMILY, method, budget(), base_seed, {})
         wall, cpu = time.perf_counter(), time.process_time()
         with single_thread():
-            states, curve, extra = LM._fit(method)(SimpleNamespace(params=params, preset=preset), config, run_seed,
+            states, curve, extra = common.learner_module(config).fit(method)(SimpleNamespace(params=params, preset=preset), config, run_seed,
                                                    True)
         meta = {"config": config, "curve": curve, "train_s": time.perf_counter() - wall,
                 "cpu_s": time.process_time() - cpu, "c_ho": c_ho, "preset": preset, **extra}
@@ -73,7 +73,7 @@ def trained(method: str, preset: str, c_ho: float | None = None, *, run_seed: in
 
 
 def learner_policy(model: dict, env: HandoverEnv, counts: dict | None = None):
-    return LM._policy(model["config"], model["states"], env.obs_dim, env.M, [], counts)
+    return common.greedy_policy(model["config"], model["states"], env, counts)
 
 
 # ------------------------------------------------------------------------------------------------ scoring

@@ -11,7 +11,7 @@ from optkit.formulations.leo_handover.env import instance_env, rollout
 from optkit.formulations.leo_handover.episode import evaluation_specs
 from optkit.learners import dqn as dqn_core
 from optkit.learners import harness, tabular
-from optkit.learners.leo_handover import methods as LM
+from optkit.learners.leo_handover import common
 
 pytestmark = pytest.mark.learning
 FAMILY = "leo-handover"
@@ -21,7 +21,7 @@ def _greedy_srv(inst, config, states):
     """srv of every test episode under the greedy policy of (config, states), and the policy's unseen counts."""
     env = instance_env(inst)
     counts = {"decisions": 0, "unseen": 0}
-    policy = LM._policy(config, states, env.obs_dim, env.M, [], counts)
+    policy = common.greedy_policy(config, states, env, counts)
     return [rollout(env, spec, policy)[0] for spec in evaluation_specs(inst)], counts
 
 
@@ -53,7 +53,7 @@ def test_every_epsilon_schedule_reaches_its_floor_after_75_percent():           
         for budget in ("smoke", "quick", "paper"):
             config = harness.load_config(FAMILY, method, budget)
             for preset in ("smoke", "paper-default", "paper-budget"):
-                n = LM.n_episodes(load_scenario(FAMILY, preset).params, config)
+                n = common.n_episodes(load_scenario(FAMILY, preset).params, 0, config["max_episodes"])
                 eps = [tabular.linear_episode_epsilon(e, n, config["eps_start"], config["eps_end"]) for e in range(n)]
                 first = next(e for e, x in enumerate(eps) if x <= config["eps_end"] + 1e-12)
                 assert first >= 0.75 * n and min(eps) > 0.0, (method, budget, preset, first, n)
@@ -81,7 +81,7 @@ def test_trained_dqn_beats_random_and_its_untrained_self(smoke, learned):       
     solutions, metrics = learned
     assert metrics["dqn"]["reward"] > metrics["random"]["reward"]
     config = harness.load_config(FAMILY, "dqn", "smoke")
-    _, torch_seed = LM.run_seeds(smoke.seed, 0)
+    _, torch_seed = common.run_seeds(smoke.seed, 0)
     untrained = dqn_core.DQNLearner(20, 5, dqn_core.DQNConfig(hidden=tuple(config["hidden"]), buffer=1), 0,
                                     torch_seed=torch_seed).state_dict()
     srv, _ = _greedy_srv(smoke, config, untrained)

@@ -324,11 +324,11 @@ def test_ablation_has_15_dimensional_observations(smoke, own_cache):
     from optkit.formulations.leo_handover.generator import fit_training_scaler
     from optkit.learners import checkpoint as ckpt
     from optkit.learners import harness
-    from optkit.learners.leo_handover import methods
+    from optkit.learners.leo_handover import common
 
     for method, dropped in (("dqn-no-range", "range"), ("dqn-no-elev", "elevation"), ("dqn", None)):
         config = harness.learner_config("leo-handover", method, "check", smoke.seed, {})
-        params = methods.learner_params(smoke.params(), config)
+        params = common.learner_params(smoke.params(), config["drop_feature"])
         env = HandoverEnv([smoke.orbits()], params, instance_scaler(smoke))
         assert env.obs_dim == (15 if dropped else 20), method
         if dropped:
@@ -340,7 +340,7 @@ def test_ablation_has_15_dimensional_observations(smoke, own_cache):
 
 
 def test_mask_at_test(smoke, own_cache):
-    from optkit.learners.leo_handover import methods
+    from optkit.learners.leo_handover import common, dqn
 
     masked = optkit.solve(smoke, "dqn", budget="check", mask_at_test="range")
     assert masked.info["mask_at_test"] == "range"
@@ -351,7 +351,7 @@ def test_mask_at_test(smoke, own_cache):
         optkit.solve(smoke, "dqn-no-range", budget="check", mask_at_test="range")
     for feature in ("range", "elevation"):               # nor, through the shared path, any feature of it
         with pytest.raises(InputError):
-            methods.solve_with("dqn-no-range", smoke, 0, "check", None, feature, {})
+            common.solve_with(dqn, "dqn-no-range", smoke, 0, "check", None, {}, feature)
 
 
 def test_learner_refuses_an_instance_made_with_overrides(own_cache):
@@ -408,3 +408,29 @@ def test_bad_overrides_are_validation_errors(field, value):
 def test_unknown_override_is_an_input_error():
     with pytest.raises(InputError, match="n_candidate"):
         optkit.make_instance(FAMILY, "smoke", 0, overrides={"n_candidate": 10})
+
+
+def test_each_learner_configuration_is_its_toml_table_and_nothing_else():
+    """Every leo learner's configuration dataclass takes each key of its resolved _learners.toml table (no default
+    in code) and refuses a key that is not one of its settings."""
+    import dataclasses
+
+    from optkit.learners import harness
+    from optkit.learners.leo_handover import common
+
+    learners = [spec for spec in registry.methods("leo-handover") if spec.kind == "learner"]
+    assert len(learners) == 8
+    for spec in learners:
+        values = harness.learner_config("leo-handover", spec.id, "quick", 0, {})
+        learner = common.learner_module(values)
+        cfg = learner.config(values)
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cfg)), spec.id
+        assert dataclasses.asdict(cfg) == {k: v for k, v in values.items() if k != "base_seed"}, spec.id
+        with pytest.raises(InputError, match="not a setting"):
+            learner.config({**values, "stay_margin": 0.5})
+        missing = dict(values)
+        missing.pop("gamma")
+        with pytest.raises(InputError, match="'gamma' is not set"):
+            learner.config(missing)
+    with pytest.raises(InputError, match="train-every: method .sarsa. does not take"):     # a DQN-only option
+        optkit.solve(optkit.make_instance("leo-handover", "smoke", 0), "sarsa", budget="check", train_every=2)
