@@ -31,7 +31,8 @@ from torch.nn import functional as F
 
 from optkit.learners.d3ql import double_dqn_targets
 from optkit.learners.dqn import adam, plain_qnet
-from optkit.learners.numpy_update import MASK_FILL, NumpyDQNUpdate, backward, forward, linear_views
+from optkit.learners.numpy_update import NumpyDQNUpdate, backward, forward, linear_views
+from optkit.learners.qnet import MASK_VALUE
 from optkit.learners.replay import ReplayMemory
 
 
@@ -77,7 +78,7 @@ def masked_argmax(q: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """Lowest-index argmax over the last axis among valid entries. q (..., A), mask like q (bool) or None."""
     if mask is None:
         return np.argmax(q, axis=-1)
-    return np.argmax(np.where(mask, q, MASK_FILL), axis=-1)
+    return np.argmax(np.where(mask, q, MASK_VALUE), axis=-1)
 
 
 class NumpyDoubleDQNUpdate(NumpyDQNUpdate):

@@ -9,8 +9,8 @@ Family-agnostic; the rules follow §7.1 of docs/families/leo-handover.md (`dqn`,
 * the global decision-step counter t counts every stored transition (t = 1, 2, ...); once the buffer holds
   ≥ learning_starts transitions, one gradient step after every decision step with t % train_every == 0;
 * hard target copy θ⁻ ← θ after every `target_sync_episodes`-th episode;
-* ε-greedy (same draw order as `optkit.learners.tabular.epsilon_greedy`) and replay sampling share ONE numpy
-  generator (the run seed's); the network initialization uses torch's global RNG (seed it before building).
+* ε-greedy (the learners' one masked ε-greedy, `optkit.learners.schedules.epsilon_greedy`) and replay sampling share
+  ONE numpy generator (the run seed's); the network initialization uses torch's global RNG (seed it before building).
 
 The environment used by `run_dqn_episode` has `reset(spec) -> (obs, info)` and
 `step(a) -> (obs, reward, terminated, truncated, info)`, info["mask"] (M,) being the mask of the returned
@@ -27,10 +27,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from optkit.learners.numpy_update import NumpyDQNUpdate
+from optkit.learners.qnet import MASK_VALUE
 from optkit.learners.replay import ReplayMemory
+from optkit.learners.schedules import epsilon_greedy
 from optkit.learners.tabular import greedy_action, linear_episode_epsilon
 
-MASK_FILL = -1e9    # Q-value given to invalid slots before the bootstrap max
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def plain_qnet(n_obs: int, n_actions: int, hidden=(128, 128)) -> nn.Sequential:
 
 def masked_max(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """max over the last axis of q (..., A) among slots with mask true (invalid -> −1e9); an all-zero mask gives −1e9."""
-    return torch.where(mask.bool(), q, torch.full_like(q, MASK_FILL)).max(dim=-1).values
+    return torch.where(mask.bool(), q, torch.full_like(q, MASK_VALUE)).max(dim=-1).values
 
 
 def dqn_targets(q_next_target: torch.Tensor, reward: torch.Tensor, done: torch.Tensor, next_mask: torch.Tensor,
@@ -185,15 +186,10 @@ class DQNLearner:
         return [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in linear]
 
     def act(self, obs, mask, epsilon: float) -> int:
-        """ε-greedy over the valid slots of mask (M,): u = rng.random(); u < min(1, ε): a uniform valid slot
-        (rng.integers); else the lowest-index argmax of Q_θ(obs) over valid slots (forward pass only then)."""
-        valid = np.flatnonzero(np.asarray(mask).astype(bool))
-        if valid.size == 0:
-            raise ValueError("act: no valid slot")
-        if self.rng.random() < min(1.0, float(epsilon)):
-            return int(valid[self.rng.integers(valid.size)])
-        q = self.q_values(obs)
-        return int(valid[np.argmax(q[valid])])
+        """ε-greedy over the valid slots of mask (M,) (`schedules.epsilon_greedy`): u = rng.random(); u ≤ ε: a
+        uniform valid slot (rng.integers); else the lowest-index argmax of Q_θ(obs) over valid slots (forward pass
+        only then)."""
+        return epsilon_greedy(None, mask, float(epsilon), self.rng, greedy=lambda: self.greedy(obs, mask))
 
     def greedy(self, obs, mask) -> int:
         """Lowest-index argmax of Q_θ(obs) over the valid slots of mask (M,); uses no randomness."""

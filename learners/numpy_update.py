@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-MASK_FILL = -1e9
+from optkit.learners.qnet import MASK_VALUE
 
 
 def linear_views(net: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -103,7 +103,7 @@ class NumpyDQNUpdate:
         """batch: obs (B, D), action (B,), reward (B,), next_obs (B, D), done (B,), next_mask (B, A). Returns the
         loss before the step."""
         q_next, _ = forward(self.target, batch["next_obs"])
-        best = np.where(batch["next_mask"], q_next, MASK_FILL).max(axis=1)
+        best = np.where(batch["next_mask"], q_next, MASK_VALUE).max(axis=1)
         y = batch["reward"] + gamma * np.where(batch["done"], 0.0, best)
         q, inputs = forward(self.online, batch["obs"])
         rows = np.arange(q.shape[0])

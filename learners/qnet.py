@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-MASK_VALUE = -1e9   # Q-value given to invalid actions before every argmax (allocate §7.2.5)
+MASK_VALUE = -1e9   # Q-value of invalid actions before every masked argmax and max, in every learner (allocate §7.2.5)
 
 
 def mlp(sizes, activation=nn.LeakyReLU, final_activation: bool = True) -> nn.Sequential:

@@ -86,21 +86,26 @@ def floor_fraction(schedule, n_episodes: int, decisions_per_episode: float = 1.0
     return min(1.0, decisions / max(float(decisions_per_episode), 1e-12) / int(n_episodes))
 
 
-def epsilon_greedy(q: np.ndarray, mask, epsilon: float, rng: np.random.Generator):
-    """Algorithm 2. q (A,) -> int, or branching q (n_branches, A) -> (n_branches,) int64, each branch drawn
-    independently: ζ ~ U(0,1); ζ > ε: argmax over valid actions (ties: lowest index); else a uniform valid
-    action. mask: bool like q, or None (every action valid); each branch needs one valid action."""
+def epsilon_greedy(q: np.ndarray | None, mask, epsilon: float, rng: np.random.Generator, greedy=None):
+    """The masked ε-greedy of every learner (Algorithm 2 of allocate; §7.1 of leo-handover). q (A,) -> int, or
+    branching q (n_branches, A) -> (n_branches,) int64, each branch drawn independently: ζ ~ U(0,1); ζ > ε: the
+    greedy action, else a uniform valid action (one more draw, rng.integers over the valid actions). The greedy
+    action is the lowest-index argmax of q over the valid actions, or greedy() when given (then q may be None:
+    a caller that computes Q-values only when it needs them, or a fallback rule of its own). mask: bool or 0/1
+    like q, or None (every action valid); each branch needs one valid action. ε ≥ 1 always explores."""
+    if greedy is not None:
+        return int(_branch(q, np.asarray(mask).astype(bool), epsilon, rng, greedy))
     q = np.asarray(q, dtype=float)
-    valid = np.ones(q.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    valid = np.ones(q.shape, dtype=bool) if mask is None else np.asarray(mask).astype(bool)
     if q.ndim == 1:
         return int(_branch(q, valid, epsilon, rng))
     return np.array([_branch(q[i], valid[i], epsilon, rng) for i in range(q.shape[0])], dtype=np.int64)
 
 
-def _branch(q: np.ndarray, valid: np.ndarray, epsilon: float, rng: np.random.Generator) -> int:
+def _branch(q: np.ndarray | None, valid: np.ndarray, epsilon: float, rng: np.random.Generator, greedy=None) -> int:
     options = np.flatnonzero(valid)
     if options.size == 0:
         raise ValueError("epsilon_greedy: no valid action")
     if rng.random() > epsilon:
-        return int(options[np.argmax(q[options])])
+        return int(greedy()) if greedy is not None else int(options[np.argmax(q[options])])
     return int(options[rng.integers(options.size)])

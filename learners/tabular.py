@@ -2,8 +2,9 @@
 
 Family-agnostic. The rules follow §7.1 of docs/families/leo-handover.md:
 * key(s) = blake2b-64 (little-endian) of float32 bytes of round(s, 1) (rounded in float64), mod N_Q;
-* ε-greedy(q, m): one draw u = rng.random(); u < min(1, ε): a uniform valid slot (rng.integers over the
-  valid slots); otherwise the lowest-index argmax of q over the valid slots;
+* ε-greedy(q, m): the learners' one masked ε-greedy (`optkit.learners.schedules.epsilon_greedy`): one draw
+  u = rng.random(); u ≤ ε: a uniform valid slot (rng.integers over the valid slots); otherwise the lowest-index
+  argmax of q over the valid slots;
 * SARSA: Q[s,a] += α (r + γ(1 − done) Q[s',a'] − Q[s,a]), a' drawn ε-greedily before the update;
 * Q-learning: Q[s,a] += α (r + γ(1 − done) max_{a' valid in s'} Q[s',a'] − Q[s,a]);
 * a visit count per bucket records which keys were updated; on a key never updated the greedy branch may take a
@@ -19,6 +20,8 @@ import hashlib
 from typing import Callable
 
 import numpy as np
+
+from optkit.learners.schedules import epsilon_greedy
 
 N_BUCKETS = 100_000     # N_Q of §7.1
 
@@ -42,21 +45,6 @@ def greedy_action(q_row, mask) -> int:
     valid = np.flatnonzero(np.asarray(mask).astype(bool))
     if valid.size == 0:
         raise ValueError("greedy_action: no valid slot")
-    q_row = np.asarray(q_row)
-    return int(valid[np.argmax(q_row[valid])])
-
-
-def epsilon_greedy(q_row, mask, epsilon: float, rng: np.random.Generator, fallback: Callable | None = None) -> int:
-    """§7.1 ε-greedy on q_row (M,) with mask (M,) (int or bool): one u = rng.random(); u < min(1, ε):
-    valid[rng.integers(n_valid)]; else fallback() when given (an unseen state, D45), else the lowest-index argmax
-    over valid slots. ValueError if none is valid."""
-    valid = np.flatnonzero(np.asarray(mask).astype(bool))
-    if valid.size == 0:
-        raise ValueError("epsilon_greedy: no valid slot")
-    if rng.random() < min(1.0, float(epsilon)):
-        return int(valid[rng.integers(valid.size)])
-    if fallback is not None:
-        return int(fallback())
     q_row = np.asarray(q_row)
     return int(valid[np.argmax(q_row[valid])])
 
@@ -162,7 +150,7 @@ def run_tabular_episode(env, spec, table: TabularQ, rule: str, epsilon: float, r
         def use_fallback():
             unseen[0] += 1
             return fallback(env)
-        return epsilon_greedy(table.table[key], mask, epsilon, rng, use_fallback)
+        return epsilon_greedy(None, mask, epsilon, rng, greedy=use_fallback)
 
     key, mask = key_fn(obs), info["mask"]
     total, steps = 0.0, 0

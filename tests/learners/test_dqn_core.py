@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from optkit.learners.dqn import DQNConfig, DQNLearner, dqn_targets, masked_max, plain_qnet, run_dqn_episode
-from optkit.learners.tabular import epsilon_greedy
+from optkit.learners.schedules import epsilon_greedy
 
 from bandit import BanditEnv, policy_return          # tests/learners/bandit.py (pytest puts this folder on sys.path)
 

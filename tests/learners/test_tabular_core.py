@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from optkit.learners.tabular import (TabularQ, epsilon_greedy, linear_episode_epsilon, run_tabular_episode,
-                                     state_key)
+from optkit.learners.schedules import epsilon_greedy
+from optkit.learners.tabular import TabularQ, linear_episode_epsilon, run_tabular_episode, state_key
 
 from bandit import BanditEnv, policy_return          # tests/learners/bandit.py (pytest puts this folder on sys.path)
 
@@ -72,7 +72,7 @@ def test_epsilon_greedy_greedy_ties_and_draw_order():
     q = np.array([5.0, 7.0, 7.0, 7.0])
     assert epsilon_greedy(q, [1, 0, 1, 1], 0.0, rng) == 2         # lowest valid index among the tied maxima
     assert epsilon_greedy(q, [True, True, True, True], 0.0, rng) == 1
-    # draw order: one u = random(); u < min(1, ε) -> valid[integers(n_valid)], else argmax
+    # draw order: one u = random(); u ≤ ε -> valid[integers(n_valid)], else argmax
     mask = np.array([1, 1, 0, 1])
     a, b = np.random.default_rng(7), np.random.default_rng(7)
     for _ in range(200):
