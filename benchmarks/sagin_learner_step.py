@@ -18,7 +18,7 @@ import numpy as np
 from optkit.formulations.sagin.env import SaginEnv
 from optkit.formulations.sagin.generator import generate, training_starts
 from optkit.learners import harness
-from optkit.learners.sagin import methods as M
+from optkit.learners.sagin import ddqn_csac, drl
 from optkit.learners.training import deterministic
 from optkit.scenarios import load_scenario
 
@@ -33,9 +33,9 @@ def main() -> None:
     args = ap.parse_args()
     inst = generate(load_scenario("sagin", args.preset).params, 0, args.preset)
     config = harness.load_config("sagin", args.method, "paper")
-    config["base_seed"] = 0
+    module = drl if args.method == "drl" else ddqn_csac
     env = SaginEnv(inst, inst.channel_rate_backend)
-    agent = M.Agent(config, env.obs_dim, 0, 0)
+    agent = module.Agent(module.config_of(config), env.obs_dim, 0, 0)
     starts = training_starts(inst, 50)
     times, timed, e = defaultdict(float), 0, 0
     with deterministic(0):
@@ -44,7 +44,7 @@ def main() -> None:
             e += 1
             while not env.done and timed < args.steps:
                 idx = np.flatnonzero(env.active)
-                learning = all(m is None or m.ready for m in (agent.top, agent.low))
+                learning = all(m is None or m.ready for m in (getattr(agent, "top", None), agent.low))
                 t0 = time.perf_counter()
                 act = agent.act(env, idx, 0.3)
                 t1 = time.perf_counter()
@@ -52,7 +52,7 @@ def main() -> None:
                 t2 = time.perf_counter()
                 agent.observe(env, idx, act, res)
                 t3 = time.perf_counter()
-                if agent.top is not None:
+                if getattr(agent, "top", None) is not None:
                     agent.top.update()
                 t4 = time.perf_counter()
                 if agent.low is not None:

@@ -43,9 +43,9 @@ def checkpoint(method: str, preset: str, seed: int, budget: str) -> Path:
     <stem>.time)."""
     stem = CKPT_DIR / f"{method}--{preset}--s{seed}--{budget}"
     if not Path(str(stem) + ".json").is_file():
-        from optkit.learners.sagin import methods as M
+        from optkit import registry
 
-        train = getattr(M, f"train_{method.replace('-', '_')}")
+        train = registry.get_method("sagin", method).load_train()
         wall, cpu = time.perf_counter(), time.process_time()
         train("sagin", preset, base_seed=seed, seed=0, budget=budget, out=str(stem), progress=True)
         Path(str(stem) + ".time").write_text(f"{time.perf_counter() - wall} {time.process_time() - cpu}")
@@ -120,7 +120,7 @@ def before_after(methods=LEARNERS) -> pd.DataFrame:
     """33c (a): trained (quick budget) vs untrained deterministic vs random on 32 validation starts of quick seed 0."""
     from optkit.formulations.sagin.generator import validation_starts
     from optkit.learners import checkpoint as ckpt
-    from optkit.learners.sagin import methods as M
+    from optkit.learners.sagin import ddqn_csac, drl
 
     inst = optkit.make_instance("sagin", "quick", 0)
     starts = validation_starts(inst, 32)
@@ -129,10 +129,10 @@ def before_after(methods=LEARNERS) -> pd.DataFrame:
              "J_paper": float(rnd["objective_paper"].mean())}]
     for method in methods:
         states, meta = ckpt.load_checkpoint(str(checkpoint(method, "quick", 0, "quick")) + ".pt")
-        untrained = M.Agent(meta["config"], inst.n_bs + 4, 0, 0, buffer=1)
+        module = drl if method == "drl" else ddqn_csac
+        untrained = module.Agent(module.config_of(meta["config"]), inst.n_bs + 4, 0, 0, buffer=1)
         before = _fly(inst, untrained, starts)
-        trained = M.Agent(meta["config"], inst.n_bs + 4, 0, 0, buffer=1)
-        trained.load_state_dict(states["model"])
+        trained = module.greedy_policy(meta["config"], inst.n_bs + 4, 0, 0, states["model"])
         after = _fly(inst, trained, starts)
         for label, s in (("untrained", before), ("trained", after)):
             rows.append({"policy": f"{method} {label}", "J": float(s["objective"].mean()),

@@ -1,7 +1,11 @@
 """The sagin learners (docs/families/sagin.md §7.1, §7.2, §7.5): learner signals (checks 31, 32), the Switch rule, the
-`drl` masking, the greedy association rules, deterministic training, a smoke learning test, solve -> Solution the
-evaluator accepts with a cached checkpoint on the second call, and the train.preset plumbing (ref-small trains on
-paper-default). Tests that train use the exact backend on small instances (no radio-map build)."""
+`drl` masking, the greedy association rules, the configuration dataclasses against _learners.toml, deterministic
+training, a smoke learning test, solve -> Solution the evaluator accepts with a cached checkpoint on the second call,
+and the train.preset plumbing (ref-small trains on paper-default). Tests that train use the exact backend on small
+instances (no radio-map build)."""
+import dataclasses
+import importlib
+
 import numpy as np
 import pytest
 
@@ -11,7 +15,7 @@ from optkit.formulations.sagin.evaluator import evaluate
 from optkit.formulations.sagin.generator import generate
 from optkit.formulations.sagin.radio import radio_model
 from optkit.learners import harness
-from optkit.learners.sagin import methods as M
+from optkit.learners.sagin import METHODS, common, ddqn_csac, drl
 from optkit.scenarios import load_scenario, merge
 
 
@@ -24,6 +28,47 @@ def _config(method, budget="smoke", **changes):
     config = harness.load_config("sagin", method, budget)
     config.update({"base_seed": 0, "backend": "exact", **changes})
     return config
+
+
+def _module(method):
+    return drl if method == "drl" else ddqn_csac
+
+
+def _agent(method, obs_dim, buffer, **changes):
+    module = _module(method)
+    return module.Agent(module.config_of(_config(method, **changes)), obs_dim, 0, 0, buffer=buffer)
+
+
+# ----------------------------------------------------------------------------------------- configuration
+TOPS_LOWERS = {"ddqn-csac": ("ddqn", "csac"), "rsrp-csac": ("rsrp", "csac"), "maxrate-csac": ("maxrate", "csac"),
+               "ddqn-sac": ("ddqn", "sac"), "ddqn-sl": ("ddqn", "straight")}
+
+
+@pytest.mark.parametrize("spec", METHODS, ids=lambda s: s.id)
+def test_config_dataclass_is_the_toml_table(spec):
+    """Every sagin learner's dataclass holds exactly its resolved _learners.toml table (every field set from the
+    file, no default in code); an unknown key, a missing one and a bad top/lower are refused."""
+    module = importlib.import_module(spec.entry.split(":")[0])
+    assert module is _module(spec.id)
+    for budget in ("check", "smoke", "quick", "paper"):
+        config = harness.learner_config("sagin", spec.id, budget, 3, {"episodes": None})
+        cfg = module.config_of(config)
+        assert dataclasses.asdict(cfg) == {k: v for k, v in config.items() if k != "base_seed"}
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cfg))
+        assert cfg.budget == budget and cfg.episodes == 0
+    assert module.config_of(harness.learner_config("sagin", spec.id, "quick", 0, {"episodes": 7})).episodes == 7
+    with pytest.raises(InputError, match="'bogus' is not a setting"):
+        module.config_of({**config, "bogus": 1})
+    with pytest.raises(InputError, match="'batch' is not set"):
+        module.config_of({k: v for k, v in config.items() if k != "batch"})
+    if spec.id == "drl":
+        assert cfg.kappa_qos == 1.0 and (cfg.ddqn_lr, cfg.ddqn_gamma) == (0.0005, 0.97)
+        with pytest.raises(InputError, match="'lambda_lr' is not a setting of DrlConfig"):
+            module.config_of({**config, "lambda_lr": 0.05})                 # no CSAC keys inherited
+    else:
+        assert (cfg.top, cfg.lower) == TOPS_LOWERS[spec.id]
+        with pytest.raises(InputError, match="lower: must be one of"):
+            module.config_of({**config, "lower": "lattice"})
 
 
 # ----------------------------------------------------------------------------------------- check 31
@@ -69,7 +114,7 @@ def test_check32_multipliers_per_episode_from_on_policy_costs(r_req):           
     inst = _inst("quick", overrides={"qos": {"r_req": r_req}})
     config = _config("rsrp-csac", max_episodes=3, max_episode_steps=25, learning_starts=40, batch=16,
                      lambda_init=0.5)
-    _, curve, _ = M.train_on(inst, config, 0)
+    _, curve, _ = ddqn_csac.train_on(inst, config, 0)
     mu = [r["mu_qos"] for r in curve]
     mu_bnd = [r["mu_bnd"] for r in curve]
     if r_req > 0:                      # R_req above every rate: ḡ_qos ≈ 1 > d_qos = 0, one step of η_λ,ep per episode
@@ -90,7 +135,7 @@ def test_check33_epsilon_floor_after_75_percent_of_every_budget():              
         for budget in ("smoke", "quick", "fast", "reduced", "paper"):
             config = harness.load_config("sagin", method, budget)
             for preset in ("quick", "check-1uav", "paper-default"):
-                E = M.n_episodes(_params_only(preset), config)
+                E = common.n_episodes(_params_only(preset), _module(method).config_of(config))
                 eps = [episode_epsilon(e, E, config["eps_start"], config["eps_end"], config["eps_reach_divisor"])
                        for e in range(E)]
                 floor = [e for e, x in enumerate(eps) if x <= config["eps_end"] + 1e-12]
@@ -108,14 +153,13 @@ def _params_only(preset):
 def test_switch_targets_argmax_with_lowest_index_ties():
     q = np.array([[1.0, 5.0, 5.0, 9.0], [2.0, 2.0, 1.0, 0.0]])
     mask = np.array([[True, True, True, False], [False, True, True, True]])
-    assert M.switch_targets(q, mask).tolist() == [1, 1]
+    assert ddqn_csac.switch_targets(q, mask).tolist() == [1, 1]
 
 
 def test_agent_switches_to_the_best_candidate_by_q_remain(quick):
-    config = _config("ddqn-csac")
     env = SaginEnv(quick, "exact")
     env.reset()
-    agent = M.Agent(config, env.obs_dim, 0, 0, buffer=10)
+    agent = _agent("ddqn-csac", env.obs_dim, 10)
     import torch
 
     with torch.no_grad():                                  # make Switch the greedy top action everywhere
@@ -133,22 +177,21 @@ def test_agent_switches_to_the_best_candidate_by_q_remain(quick):
 
 
 def test_drl_directions_respect_the_mask(quick):
-    config = _config("drl")
     env = SaginEnv(quick, "exact")
     env.reset()
-    agent = M.Agent(config, env.obs_dim, 0, 0, buffer=10)
-    assert M.LATTICE.shape == (26, 3) and np.allclose(np.linalg.norm(M.LATTICE_UNIT, axis=1), 1.0)
+    agent = _agent("drl", env.obs_dim, 10)
+    assert drl.LATTICE.shape == (26, 3) and np.allclose(np.linalg.norm(drl.LATTICE_UNIT, axis=1), 1.0)
     for _ in range(30):
         idx = np.flatnonzero(env.active)
         act = agent.act(env, idx, 1.0)                     # uniform over the valid directions
         x_hat = env.q_f - env.q[idx]
-        assert np.all(np.einsum("ij,ij->i", M.LATTICE[act["a_low"]], x_hat) > 0)
-        mask = M.lattice_mask(env.q[idx], env.q_f)
+        assert np.all(np.einsum("ij,ij->i", drl.LATTICE[act["a_low"]], x_hat) > 0)
+        mask = drl.lattice_mask(env.q[idx], env.q_f)
         assert mask[np.arange(idx.size), act["a_low"]].all() and np.all(mask.sum(axis=1) >= 9)
         env.step(act["top"], act["direction"], act["target"])
     q = np.array([[0.0, 0.0, 100.0]])
-    mask = M.lattice_mask(q, np.array([10.0, 0.0, 100.0]))[0]
-    assert set(map(tuple, M.LATTICE[mask].astype(int))) == {(1, j, k) for j in (-1, 0, 1) for k in (-1, 0, 1)}
+    mask = drl.lattice_mask(q, np.array([10.0, 0.0, 100.0]))[0]
+    assert set(map(tuple, drl.LATTICE[mask].astype(int))) == {(1, j, k) for j in (-1, 0, 1) for k in (-1, 0, 1)}
 
 
 def test_greedy_associations_and_sinr(quick):
@@ -157,19 +200,20 @@ def test_greedy_associations_and_sinr(quick):
     model = radio_model(quick)
     links = model.links(env.q, env.t)
     sinr = model.large_scale_sinr(env.q, env.t)
-    assert np.allclose(M.large_scale_sinr(model, links.rsrp_dbm), sinr)
-    assert np.array_equal(M.greedy_association(env, "sinr"), np.argmax(np.where(links.available, sinr, -1), axis=1))
-    assert np.array_equal(M.greedy_association(env, "rsrp"),
+    assert np.allclose(common.large_scale_sinr(model, links.rsrp_dbm), sinr)
+    assert np.array_equal(common.greedy_association(env, "sinr"),
+                          np.argmax(np.where(links.available, sinr, -1), axis=1))
+    assert np.array_equal(common.greedy_association(env, "rsrp"),
                           np.argmax(np.where(links.available, links.rsrp_dbm, -np.inf), axis=1))
-    assert np.array_equal(M.greedy_association(env, "maxrate"),
+    assert np.array_equal(common.greedy_association(env, "maxrate"),
                           np.argmax(np.where(env.available_now, env.rates_now, -np.inf), axis=1))
 
 
 # ----------------------------------------------------------------------------------------- training
 def test_training_is_deterministic_and_records_the_curve(tiny):
     config = _config("ddqn-csac", max_episodes=2, max_episode_steps=40, learning_starts=30, batch=16)
-    s1, c1, e1 = M.train_on(tiny, config, 3)
-    s2, c2, _ = M.train_on(tiny, config, 3)
+    s1, c1, e1 = ddqn_csac.train_on(tiny, config, 3)
+    s2, c2, _ = ddqn_csac.train_on(tiny, config, 3)
     assert c1 == c2
     for level in ("top", "low"):
         first = s1["model"][level]
@@ -181,7 +225,7 @@ def test_training_is_deterministic_and_records_the_curve(tiny):
     assert c1[0]["epsilon"] == 0.5 and c1[1]["epsilon"] == pytest.approx(0.5 * 0.1 ** 0.625)   # E = 2 (D51)
     assert e1["env_steps"] == sum(r["steps"] for r in c1)
     assert e1["grad_steps"] == e1["env_steps"] - 30 + 1                        # one step per level per env step
-    _, c3, _ = M.train_on(tiny, config, 4)
+    _, c3, _ = ddqn_csac.train_on(tiny, config, 4)
     assert c3 != c1
 
 
@@ -190,7 +234,7 @@ def test_smoke_learning_beats_random_policy(quick):
     """ddqn-csac on quick, 900 env steps (4 UAVs): the deterministic policy beats uniform random actions on the
     lower-level return and on the objective J (exact backend, test starts)."""
     config = _config("ddqn-csac", max_episodes=6, max_episode_steps=150, learning_starts=200)
-    states, curve, _ = M.train_on(quick, config, 0)
+    states, curve, _ = ddqn_csac.train_on(quick, config, 0)
 
     def score(agent, epsilon):
         env = SaginEnv(quick, "exact")
@@ -202,9 +246,8 @@ def test_smoke_learning_beats_random_policy(quick):
         s = env.summary()
         return s["return_low"].mean(), s["objective"].mean()
 
-    trained = M.Agent(config, 24, 0, 0, buffer=1)
-    trained.load_state_dict(states["model"])
-    random_policy = M.Agent(config, 24, 0, 0, buffer=10)          # warm-up: uniform actions on both levels
+    trained = ddqn_csac.greedy_policy(config, 24, 0, 0, states["model"])
+    random_policy = ddqn_csac.Agent(ddqn_csac.config_of(config), 24, 0, 0, buffer=10)   # warm-up: uniform actions
     (low, objective), (low_rand, objective_rand) = score(trained, None), score(random_policy, 1.0)
     assert low > low_rand + 0.1 * abs(low_rand)
     assert objective > objective_rand + 5.0
@@ -212,7 +255,7 @@ def test_smoke_learning_beats_random_policy(quick):
 
 # ----------------------------------------------------------------------------------------- solve, cache, presets
 def test_solve_returns_an_evaluable_solution_and_caches(tiny, cache_dir):
-    from optkit.learners.sagin.methods import solve_ddqn_sl
+    from optkit.learners.sagin.ddqn_csac import solve_ddqn_sl
 
     first = solve_ddqn_sl(tiny, seed=0, budget="check")
     assert first.family == "sagin" and first.method == "ddqn-sl" and first.runtime_s >= 0
@@ -229,8 +272,8 @@ def test_solve_returns_an_evaluable_solution_and_caches(tiny, cache_dir):
 
 def test_ref_small_trains_on_paper_default(monkeypatch):
     inst = _inst("ref-small")
-    assert inst.train_preset == "paper-default" and M.training_preset(inst) == "paper-default"
-    assert M.training_preset(_inst("quick")) == "quick"
+    assert inst.train_preset == "paper-default" and common.training_preset(inst) == "paper-default"
+    assert common.training_preset(_inst("quick")) == "quick"
     seen = {}
 
     class Stop(Exception):
@@ -242,7 +285,7 @@ def test_ref_small_trains_on_paper_default(monkeypatch):
 
     monkeypatch.setattr(harness, "obtain", fake_obtain)
     with pytest.raises(Stop):
-        M.solve_ddqn_csac(inst, seed=2, budget="check")
+        ddqn_csac.solve_ddqn_csac(inst, seed=2, budget="check")
     assert seen == {"preset": "paper-default", "base_seed": 0, "seed": 2}
 
 
@@ -253,9 +296,9 @@ def test_train_preset_validation():
 
 
 def test_run_seeds_depend_on_instance_and_method_seed():
-    a = M.run_seeds(0, 0)
-    assert a[2:] == M.run_seeds(0, 0)[2:] and a[2] != a[3]
-    assert M.run_seeds(0, 1)[2:] != a[2:] and M.run_seeds(1, 0)[2:] != a[2:]
+    a = common.run_seeds(0, 0)
+    assert a[2:] == common.run_seeds(0, 0)[2:] and a[2] != a[3]
+    assert common.run_seeds(0, 1)[2:] != a[2:] and common.run_seeds(1, 0)[2:] != a[2:]
     assert a[0].random() != a[1].random()
 
 
@@ -264,13 +307,13 @@ def test_stored_transitions_follow_the_method(quick, method):
     """One step: what each level stores (§7.1 step 5, §7.2 reward, §7.5 fixed penalties)."""
     env = SaginEnv(quick, "exact")
     env.reset()
-    agent = M.Agent(_config(method), env.obs_dim, 0, 0, buffer=100)
+    agent = _agent(method, env.obs_dim, 100)
     idx = np.flatnonzero(env.active)
     act = agent.act(env, idx, 0.5)
     res = env.step(act["top"], act["direction"], act["target"])
     agent.observe(env, idx, act, res)
     k = idx.size
-    if agent.top is not None:
+    if method != "drl":
         top = agent.top.memory.data
         assert np.allclose(top["reward"][:k], res.r_top[idx]) and np.array_equal(top["obs"][:k], act["s"])
         assert np.array_equal(top["next_obs"][:k], res.obs[idx]) and np.array_equal(top["action"][:k], act["a_top"])
@@ -286,7 +329,7 @@ def test_stored_transitions_follow_the_method(quick, method):
         assert agent.low.n_costs == 0 and np.allclose(low["reward"][:k], r - 1.0 * g_qos - 1.0 * g_bnd)
     else:
         assert np.allclose(low["reward"][:k], r - np.maximum(0.0, g_qos) - g_bnd)
-        assert np.array_equal(low["next_mask"][:k], M.lattice_mask(env.q[idx], env.q_f))
+        assert np.array_equal(low["next_mask"][:k], drl.lattice_mask(env.q[idx], env.q_f))
         sinr = radio_model(quick).large_scale_sinr(quick.starts_test, np.zeros(len(idx)))
         assert np.array_equal(res.serving[idx], np.argmax(sinr, axis=1))          # max-SINR association at q(0)
 
@@ -319,7 +362,7 @@ def test_done_is_arrival_and_truncation_is_bootstrapped(max_steps, arrives):
     """§7.1 step 4: arrival is terminal (done = 1 on the arriving transition only), reaching N_max is a time-limit
     truncation (done = 0, bootstrapped); a finished UAV stores nothing more. Both replays (DDQN and CSAC)."""
     inst = _inst("ref-tiny", overrides={"uav": {"starts": [[1300.0, 1500.0, 100.0]], "max_steps": max_steps}})
-    agent = M.Agent(_config("ddqn-csac"), inst.n_bs + 4, 0, 0, buffer=500)
+    agent = _agent("ddqn-csac", inst.n_bs + 4, 500)
     env = SaginEnv(inst, "exact")
     env.reset()
     steps = 0
@@ -341,10 +384,13 @@ def test_done_is_arrival_and_truncation_is_bootstrapped(max_steps, arrives):
 def test_checkpoint_code_version_covers_every_module_the_training_imports():
     from optkit.sources import import_closure
 
-    names = {p.name for p in M.SOURCES}
-    for must in ("fields.py", "radio.py", "env.py", "generator.py", "instance.py", "numpy_sac.py", "ddqn.py",
-                 "sac.py", "methods.py"):
-        assert must in names, must
-    closure = set(import_closure(M.__file__))
-    assert closure <= set(M.SOURCES)
-    assert not any(p.parent.name == "leo_handover" or p.name in ("report.py", "api.py") for p in closure)
+    for module in (ddqn_csac, drl):
+        names = {p.name for p in module.SOURCES}
+        for must in ("fields.py", "radio.py", "env.py", "generator.py", "instance.py", "ddqn.py", "common.py",
+                     f"{module.__name__.rsplit('.', 1)[1]}.py"):
+            assert must in names, must
+        closure = set(import_closure(module.__file__))
+        assert closure <= set(module.SOURCES)
+        assert not any(p.parent.name == "leo_handover" or p.name in ("report.py", "api.py") for p in closure)
+    assert {"numpy_sac.py", "sac.py"} <= {p.name for p in ddqn_csac.SOURCES}
+    assert "drl.py" not in {p.name for p in ddqn_csac.SOURCES} and "ddqn_csac.py" not in {p.name for p in drl.SOURCES}

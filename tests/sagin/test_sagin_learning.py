@@ -10,7 +10,7 @@ import pytest
 from optkit.formulations.sagin.env import SaginEnv
 from optkit.formulations.sagin.generator import generate
 from optkit.learners import harness
-from optkit.learners.sagin import methods as M
+from optkit.learners.sagin import ddqn_csac
 from optkit.scenarios import load_scenario
 
 pytestmark = pytest.mark.learning
@@ -45,16 +45,15 @@ def trained(mission):
     config = harness.load_config("sagin", "ddqn-csac", "smoke")
     config.update(base_seed=0, backend="exact", max_episodes=12, max_episode_steps=150, learning_starts=200,
                   validation_points=3, validation_starts=4)
-    states, curve, _ = M.train_on(mission, config, 0)
-    agent = M.Agent(config, mission.n_bs + 4, 0, 0, buffer=1)
-    agent.load_state_dict(states["model"])
+    states, curve, _ = ddqn_csac.train_on(mission, config, 0)
+    agent = ddqn_csac.greedy_policy(config, mission.n_bs + 4, 0, 0, states["model"])
     return config, agent, curve
 
 
 def test_trained_policy_beats_untrained_and_random(mission, trained):                  # 33c (a), smoke
     config, agent, _ = trained
     j_after, _, _ = _fly(mission, agent)
-    j_before, _, _ = _fly(mission, M.Agent(config, mission.n_bs + 4, 0, 0, buffer=1))
+    j_before, _, _ = _fly(mission, ddqn_csac.Agent(ddqn_csac.config_of(config), mission.n_bs + 4, 0, 0, buffer=1))
     j_random, _, _ = _fly(mission, rng=np.random.default_rng(0))
     assert j_after > j_before and j_after > j_random
 
