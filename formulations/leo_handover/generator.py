@@ -76,6 +76,12 @@ def training_specs(params: dict, base_seed: int, run_seed: int, n: int | None = 
                               n_worlds=int(params["n_train_worlds"]))
 
 
+def validation_specs(params: dict, base_seed: int, n: int) -> list[EpisodeSpec]:
+    """The n validation episode specs of stream [S, 800] (c_HO tuning of D44 and the learners' greedy validation
+    monitor), world index among the training worlds: never the test world."""
+    return draw_episode_specs(params, [int(base_seed), 800], int(n), n_worlds=int(params["n_train_worlds"]))
+
+
 def training_orbits(params: dict, base_seed: int) -> list:
     """Orbits of the training worlds w = 0..n_train_worlds-1 (streams [S, 100 + w])."""
     from optkit.formulations.leo_handover.world import draw_orbits

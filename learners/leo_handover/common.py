@@ -11,6 +11,7 @@ Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-h
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -20,8 +21,8 @@ from optkit import formulations
 from optkit.errors import InputError
 from optkit.formulations.leo_handover.env import HandoverEnv, rollout
 from optkit.formulations.leo_handover.episode import evaluation_specs, instance_scaler
-from optkit.formulations.leo_handover.evaluator import Decisions
-from optkit.formulations.leo_handover.generator import normalized_params
+from optkit.formulations.leo_handover.evaluator import Decisions, episode_metrics
+from optkit.formulations.leo_handover.generator import normalized_params, validation_specs
 from optkit.learners import harness
 from optkit.learners.training import single_thread
 from optkit.solution import Solution, Status
@@ -47,6 +48,27 @@ def n_episodes(params: dict, episodes: int, max_episodes: int) -> int:
     (0: no cap)."""
     n = int(episodes) or int(params["n_train_episodes"])
     return min(n, int(max_episodes)) if int(max_episodes) > 0 else n
+
+
+def validation_monitor(params: dict, base_seed: int, n_train: int, points: int, n_val: int):
+    """The greedy validation monitor (§10 "No collapse"): due(e) is true every ⌈n_train / points⌉ training episodes
+    and after the last one (never when points = 0); score(env, policy) rolls policy(env, obs, info) greedily out on
+    the n_val validation episodes of stream [S, 800] in the training env and returns the curve's validation columns
+    {val_reward (mean G), val_handover_freq, val_link_duration, val_handovers}."""
+    every = math.ceil(n_train / points) if points > 0 and n_val > 0 else 0
+    specs = validation_specs(params, base_seed, n_val) if every else []
+
+    def due(e: int) -> bool:
+        return bool(every) and ((e + 1) % every == 0 or e == n_train - 1)
+
+    def score(env, policy) -> dict:
+        rows = []
+        for spec in specs:
+            srv, _ = rollout(env, spec, policy)
+            rows.append(episode_metrics(env.table, srv))          # env.table: the episode just rolled out
+        return {f"val_{key}": float(np.nanmean([row[key] for row in rows]))
+                for key in ("reward", "handover_freq", "link_duration", "handovers")}
+    return due, score
 
 
 def learner_params(params: dict, drop_feature: str = "") -> dict:

@@ -3,8 +3,9 @@ DQN over the M candidate slots.
 
 Reads top to bottom: the configuration (`DqnConfig`, every value from datasets/leo-handover/_learners.toml), the
 environment it trains in (the training worlds of the base seed, without the ablated state feature), the training
-loop (`fit`: one episode after another, the core's ε schedule, replay and target sync, learners/dqn.py), the greedy
-policy (`policy`, with the option mask_at_test) and the registry entry points.
+loop (`fit`: one episode after another, the core's ε schedule, replay and target sync, learners/dqn.py, with the
+greedy validation monitor of §10 in the curve), the greedy policy (`greedy_policy`, with the option mask_at_test)
+and the registry entry points.
 
 Network Linear(D, 128) – ReLU – Linear(128, 128) – ReLU – Linear(128, M); y = clip(r) + γ(1 − done)·max over valid
 slots of Q_θ⁻(s'); one gradient step every `train_every` decision steps once the replay holds `learning_starts`
@@ -55,6 +56,8 @@ class DqnConfig:
     device: str                 # torch device of training ("cpu" or "cuda")
     max_episodes: int           # the budget's cap (0: none)
     progress_every: int         # progress line every that many episodes
+    validation_points: int      # greedy validation monitor every ⌈E/validation_points⌉ episodes (0: none)
+    validation_episodes: int    # validation episodes of stream [S, 800] the monitor rolls out
 
 
 def config(values: dict) -> DqnConfig:
@@ -86,6 +89,7 @@ def fit(method: str):
         specs = training_specs(params, S, seed, n)
         rng, torch_seed = common.run_seeds(S, seed)
         train_every = cfg.train_every or int(params["train_every"])
+        due, validate = common.validation_monitor(params, S, n, cfg.validation_points, cfg.validation_episodes)
         with deterministic(torch_seed):
             model = dqn_core.DQNLearner(env.obs_dim, env.M, core_config(cfg, train_every), rng,
                                         torch_seed=torch_seed, device=cfg.device)
@@ -93,8 +97,9 @@ def fit(method: str):
             def episode(e: int) -> dict:
                 eps = model.epsilon(e, n)
                 record = dqn_core.run_dqn_episode(env, specs[e], model, e, n)
-                return {**record, "epsilon": eps, "grad_steps": model.grad_steps,      # cumulative
-                        **curve_record(env, record["steps"])}
+                row = {**record, "epsilon": eps, "grad_steps": model.grad_steps,      # cumulative
+                       **curve_record(env, record["steps"])}
+                return {**row, **validate(env, greedy_policy(model, {}, []))} if due(e) else row
 
             curve = run_episodes(n, episode, label=f"{method} {training_set.preset}",
                                  progress_every=cfg.progress_every if progress else 0)
@@ -105,13 +110,9 @@ def fit(method: str):
     return fit_dqn
 
 
-def policy(cfg: DqnConfig, states: dict, env, counts: dict, mask_columns: list[int]):
-    """Greedy policy(env, obs, info) of a trained network over the valid slots; mask_columns: observation entries
-    set to 0.5 (mask_at_test). Greedy decisions need only the online network; they run on the CPU whatever device
-    trained it. counts["decisions"] is incremented."""
-    model = dqn_core.DQNLearner(env.obs_dim, env.M, core_config(cfg, 1, buffer=1), 0, device="cpu")
-    model.online.load_state_dict({k: v.cpu() for k, v in states["online"].items()})
-
+def greedy_policy(model: dqn_core.DQNLearner, counts: dict, mask_columns: list[int]):
+    """Greedy policy(env, obs, info) of the online network over the valid slots; mask_columns: observation entries
+    set to 0.5 (mask_at_test). counts["decisions"] is incremented."""
     def act(env, obs, info):
         counts["decisions"] = counts.get("decisions", 0) + 1
         if mask_columns:
@@ -119,6 +120,14 @@ def policy(cfg: DqnConfig, states: dict, env, counts: dict, mask_columns: list[i
             obs[mask_columns] = common.MASK_AT_TEST_VALUE
         return model.greedy(obs, info["mask"])
     return act
+
+
+def policy(cfg: DqnConfig, states: dict, env, counts: dict, mask_columns: list[int]):
+    """Greedy policy(env, obs, info) of a trained network (`greedy_policy`). Greedy decisions need only the online
+    network; they run on the CPU whatever device trained it."""
+    model = dqn_core.DQNLearner(env.obs_dim, env.M, core_config(cfg, 1, buffer=1), 0, device="cpu")
+    model.online.load_state_dict({k: v.cpu() for k, v in states["online"].items()})
+    return greedy_policy(model, counts, mask_columns)
 
 
 def entry_points(method: str, *, mask_option: bool = False):

@@ -3,7 +3,8 @@
 
 Reads top to bottom: the configuration (`TabularConfig`, every value from datasets/leo-handover/_learners.toml),
 the environment it trains in (the training worlds of the base seed, `training_env`), the training loop (`fit`:
-one linear-ε episode after another, §7.1), the greedy policy (`policy`) and the registry entry points.
+one linear-ε episode after another, §7.1, with the greedy validation monitor of §10 in the curve), the greedy
+policy (`greedy_policy`) and the registry entry points.
 
 Q table (N_Q buckets × M slots), initialised to 0; key(s) = blake2b-64 of round(s, 1) (learners/tabular.py).
 SARSA: Q[s,a] += α (r + γ(1 − done) Q[s',a'] − Q[s,a]); Q-learning bootstraps on the max over valid slots of s'.
@@ -48,6 +49,8 @@ class TabularConfig:
     episodes: int               # training episodes; 0: the preset's n_train_episodes
     max_episodes: int           # the budget's cap (0: none)
     progress_every: int         # progress line every that many episodes
+    validation_points: int      # greedy validation monitor every ⌈E/validation_points⌉ episodes (0: none)
+    validation_episodes: int    # validation episodes of stream [S, 800] the monitor rolls out
 
 
 def config(values: dict) -> TabularConfig:
@@ -82,12 +85,14 @@ def fit(method: str):
         rng, torch_seed = common.run_seeds(S, seed)
         table = tabular.TabularQ(env.M, cfg.buckets)
         fallback = unseen_fallback(cfg)
+        due, validate = common.validation_monitor(params, S, n, cfg.validation_points, cfg.validation_episodes)
 
         def episode(e: int) -> dict:
             eps = tabular.linear_episode_epsilon(e, n, cfg.eps_start, cfg.eps_end)
             record = tabular.run_tabular_episode(env, specs[e], table, cfg.rule, eps, rng, cfg.alpha, cfg.gamma,
                                                  fallback=fallback)
-            return {**record, "epsilon": eps, **curve_record(env, record["steps"])}
+            row = {**record, "epsilon": eps, **curve_record(env, record["steps"])}
+            return {**row, **validate(env, greedy_policy(table, cfg, {}))} if due(e) else row
 
         with deterministic(torch_seed):
             curve = run_episodes(n, episode, label=f"{method} {training_set.preset}",
@@ -98,12 +103,9 @@ def fit(method: str):
     return fit_tabular
 
 
-def policy(cfg: TabularConfig, states: dict, env, counts: dict, mask_columns: list[int]):
-    """Greedy policy(env, obs, info) of a trained table: the lowest-index argmax over valid slots on a seen key,
-    the D45 fallback on an unseen one. counts["decisions"] and counts["unseen"] are incremented."""
-    if mask_columns:
-        raise InputError("--mask-at-test: only the DQN models take it")
-    table = tabular.TabularQ.from_tensors(states)
+def greedy_policy(table: tabular.TabularQ, cfg: TabularConfig, counts: dict):
+    """Greedy policy(env, obs, info) of `table`: the lowest-index argmax over valid slots on a seen key, the D45
+    fallback on an unseen one. counts["decisions"] and counts["unseen"] are incremented."""
     fallback = unseen_fallback(cfg)
 
     def act(env, obs, info):
@@ -114,6 +116,13 @@ def policy(cfg: TabularConfig, states: dict, env, counts: dict, mask_columns: li
         counts["unseen"] = counts.get("unseen", 0) + 1
         return table.greedy(key, info["mask"]) if fallback is None else fallback(env)
     return act
+
+
+def policy(cfg: TabularConfig, states: dict, env, counts: dict, mask_columns: list[int]):
+    """Greedy policy(env, obs, info) of a trained table (`greedy_policy`)."""
+    if mask_columns:
+        raise InputError("--mask-at-test: only the DQN models take it")
+    return greedy_policy(tabular.TabularQ.from_tensors(states), cfg, counts)
 
 
 def entry_points(method: str):

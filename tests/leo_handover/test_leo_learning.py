@@ -86,3 +86,26 @@ def test_trained_dqn_beats_random_and_its_untrained_self(smoke, learned):       
                                     torch_seed=torch_seed).state_dict()
     srv, _ = _greedy_srv(smoke, config, untrained)
     assert metrics["dqn"]["reward"] > _handovers(smoke, srv)["reward"]
+
+
+def test_curves_record_the_greedy_validation_score_of_the_model_at_that_episode(smoke, learned):     # §10 monitor
+    """The smoke budget records the greedy validation columns at episodes 10 and 20 (validation_points = 2); the
+    last point equals a fresh greedy rollout of the stored final model on the validation episodes of [S, 800]."""
+    from optkit.formulations.leo_handover.env import training_env
+    from optkit.learners import checkpoint as ckpt
+
+    solutions, _ = learned
+    for m in ("sarsa", "dqn"):
+        curve = solutions[m].info["curve"]
+        points = [row["episode"] for row in curve if "val_reward" in row]
+        assert points == [9, 19], (m, points)
+        states, meta = ckpt.load_checkpoint(solutions[m].info["checkpoint"])
+        config = meta["config"]
+        params = common.learner_params(smoke.params())
+        env = training_env(params, smoke.seed)
+        due, validate = common.validation_monitor(params, smoke.seed, 20, config["validation_points"],
+                                                  config["validation_episodes"])
+        assert [e for e in range(20) if due(e)] == points
+        again = validate(env, common.greedy_policy(config, states["model"], env))
+        assert again == pytest.approx({k: v for k, v in curve[-1].items() if k.startswith("val_")}, rel=1e-12)
+        assert again["val_reward"] > 0.0
