@@ -65,7 +65,10 @@ class DdqnCsacConfig(common.RunConfig, common.DDQNSettings):
     sac_gamma: float            # γ2
     tau: float                  # soft target update factor
     alpha_init: float           # initial temperature α_T
+    sac_autotune: bool          # learn α by the temperature loss
     target_entropy: float       # H_target (−dim(action), D20)
+    sac_constraint_mode: str    # "penalised_reward" (§7.1) or "cost_critics"
+    sac_update_backend: str     # SAC gradient step: "auto" | "numpy" | "torch"
     lambda_init: float          # initial multipliers μ_k
     lambda_lr: float            # η_λ,ep: one projected dual step per training episode (D48)
     lambda_window_uavs: int     # W = ⌈lambda_window_uavs / N_U⌉ episodes of costs per dual step (D48)
@@ -105,7 +108,8 @@ class Agent:
                 alpha_lr=float(cfg.sac_lr), gamma=float(cfg.sac_gamma), tau=float(cfg.tau),
                 buffer=int(buffer or cfg.buffer), batch=int(cfg.batch),
                 learning_starts=int(cfg.learning_starts), alpha=float(cfg.alpha_init),
-                target_entropy=float(cfg.target_entropy),
+                autotune=bool(cfg.sac_autotune), target_entropy=float(cfg.target_entropy),
+                constraint_mode=str(cfg.sac_constraint_mode), update_backend=str(cfg.sac_update_backend),
                 cost_limits=(float(cfg.d_qos), float(cfg.d_bnd)) if constrained else (),
                 lambda_init=float(cfg.lambda_init), lambda_lr=0.0,              # D48: per episode, dual_step
                 lambda_max=float(cfg.lambda_max))
