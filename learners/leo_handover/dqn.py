@@ -43,7 +43,8 @@ class DqnConfig:
     batch: int                  # minibatch size b_s
     learning_starts: int        # no gradient step while the replay holds fewer transitions
     target_sync_episodes: int   # hard target copy after every this-many-th episode
-    reward_clip: float          # stored rewards clipped to [−reward_clip, reward_clip]
+    reward_clip: float          # the paper's reward clipped to [−reward_clip, reward_clip]; the handover penalty c_HO
+                                # of D44 widens the bound by c_HO, so the penalty is never truncated
     eps_schedule: str           # "linear" (per episode) or "listingA" (per decision step)
     eps_start: float            # ε of the first episode / decision step
     eps_end: float              # ε of the last episode ("linear")
@@ -65,12 +66,17 @@ def config(values: dict) -> DqnConfig:
     return harness.config_from(DqnConfig, values)
 
 
-def core_config(cfg: DqnConfig, train_every: int, buffer: int | None = None) -> dqn_core.DQNConfig:
-    """The core's DQNConfig with every field from `cfg` (buffer overridden for a greedy-only model)."""
+def core_config(cfg: DqnConfig, train_every: int, buffer: int | None = None,
+                handover_penalty: float = 0.0) -> dqn_core.DQNConfig:
+    """The core's DQNConfig with every field from `cfg` (buffer overridden for a greedy-only model). The stored
+    reward r − c_HO·1[handover] (E20-E23) is clipped to ±(reward_clip + c_HO): the paper's reward (in [0, 1] on
+    the default weights) keeps the paper's clip, and the D44 penalty keeps its size. With the clip at ±1, every
+    c_HO ≥ 2 would train the same learner (r − c_HO < −1 always)."""
     return dqn_core.DQNConfig(
         hidden=tuple(int(h) for h in cfg.hidden), lr=cfg.lr, gamma=cfg.gamma,
         buffer=cfg.buffer if buffer is None else buffer, batch=cfg.batch, learning_starts=cfg.learning_starts,
-        train_every=train_every, target_sync_episodes=cfg.target_sync_episodes, reward_clip=cfg.reward_clip,
+        train_every=train_every, target_sync_episodes=cfg.target_sync_episodes,
+        reward_clip=cfg.reward_clip + float(handover_penalty),
         eps_schedule=cfg.eps_schedule, eps_start=cfg.eps_start, eps_end=cfg.eps_end, eps_decay=cfg.eps_decay,
         eps_floor=cfg.eps_floor, update_backend=cfg.update_backend)
 
@@ -91,8 +97,9 @@ def fit(method: str):
         train_every = cfg.train_every or int(params["train_every"])
         due, validate = common.validation_monitor(params, S, n, cfg.validation_points, cfg.validation_episodes)
         with deterministic(torch_seed):
-            model = dqn_core.DQNLearner(env.obs_dim, env.M, core_config(cfg, train_every), rng,
-                                        torch_seed=torch_seed, device=cfg.device)
+            model = dqn_core.DQNLearner(env.obs_dim, env.M,
+                                        core_config(cfg, train_every, handover_penalty=params["handover_penalty"]),
+                                        rng, torch_seed=torch_seed, device=cfg.device)
 
             def episode(e: int) -> dict:
                 eps = model.epsilon(e, n)

@@ -434,3 +434,26 @@ def test_each_learner_configuration_is_its_toml_table_and_nothing_else():
             learner.config(missing)
     with pytest.raises(InputError, match="train-every: method .sarsa. does not take"):     # a DQN-only option
         optkit.solve(optkit.make_instance("leo-handover", "smoke", 0), "sarsa", budget="check", train_every=2)
+
+
+def test_handover_penalty_reaches_the_replay_untruncated(smoke):                       # D44 with the reward clip
+    """With c_HO = 8 the stored reward of a handover step is r − 8 (r in [0, 1] there), not the paper's clip −1: the clip
+    bound widens by c_HO, so c_HO = 2, 4, 8 train different learners."""
+    from optkit.formulations.leo_handover.env import training_env
+    from optkit.formulations.leo_handover.generator import training_specs
+    from optkit.learners import dqn as dqn_core
+    from optkit.learners import harness
+    from optkit.learners.leo_handover import common, dqn
+
+    cfg = dqn.config(harness.learner_config("leo-handover", "dqn", "check", 0, {}))
+    assert cfg.reward_clip == 1.0
+    params = common.learner_params(dict(smoke.params(), serving_flag=True, handover_penalty=8.0))
+    env = training_env(params, smoke.seed)
+    learner = dqn_core.DQNLearner(env.obs_dim, env.M, dqn.core_config(cfg, 4, handover_penalty=8.0), 0)
+    assert learner.config.reward_clip == 9.0
+    dqn_core.run_dqn_episode(env, training_specs(params, smoke.seed, 0, 1)[0], learner, 0, 100)   # ε = 1: random
+    stored = learner.memory.data["reward"][: learner.memory.size]
+    handover_steps = stored < -1.0
+    assert handover_steps.sum() > 10                                  # a random policy hands over often
+    assert np.all((stored[handover_steps] >= -8.0) & (stored[handover_steps] <= -7.0))
+    assert np.all(np.abs(stored[~handover_steps]) <= 1.0)            # the paper's reward, within its clip
