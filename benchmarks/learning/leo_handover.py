@@ -75,8 +75,8 @@ def trained(method: str, preset: str, c_ho: float | None = None, *, run_seed: in
             params["handover_penalty"] = float(c_ho)
         wall, cpu = time.perf_counter(), time.process_time()
         with single_thread():
-            states, curve, extra = common.learner_module(config).fit(method)(SimpleNamespace(params=params, preset=preset),
-                                                                             config, run_seed, True)
+            fit = common.learner_module(config).fit(method)
+            states, curve, extra = fit(SimpleNamespace(params=params, preset=preset), config, run_seed, True)
         meta = {"config": config, "curve": curve, "train_s": time.perf_counter() - wall,
                 "cpu_s": time.process_time() - cpu, "c_ho": c_ho, "preset": preset, **extra}
         ckpt.save_checkpoint(stem, states, meta)
@@ -305,7 +305,8 @@ def tabular_table(c_star: float, n_val: int = 50) -> pd.DataFrame:
             train_cpu_s=model["meta"]["cpu_s"])
         for margin in (0.5, 1.0):
             counts = {}
-            add(f"{method}, keep serving within {margin:g}·|max Q|", keep_serving_policy(model, margin, counts), counts)
+            add(f"{method}, keep serving within {margin:g}·|max Q|", keep_serving_policy(model, margin, counts),
+                counts)
         aware = normalized_params(dict(scenario_params(FAMILY, "ext-handover-aware", None)[0],
                                        handover_penalty=float(c_star)))
         env_aware = validation(aware, n=n_val)[0]
@@ -349,6 +350,6 @@ def run(quick: bool) -> list[tuple[str, pd.DataFrame]]:
              f"`{budget()}`", test_table(c_star, n_test, grid)),
             (f"Tabular learners: what the table decides (D45 diagnostic), budget `{budget()}`, "
              f"{10 if quick else 50} validation episodes of paper-default", tabular_table(c_star, 10 if quick else 50)),
-            (f"Paper-reward `dqn` over run seeds 0-4 against `score-greedy` ({'first ' + str(n_test) if n_test else 'all 200'} "
-             f"test episodes), budget `{budget()}`", seed_table(n_test)),
+            (f"Paper-reward `dqn` over run seeds 0-4 against `score-greedy` "
+             f"({'first ' + str(n_test) if n_test else 'all 200'} test episodes), budget `{budget()}`", seed_table(n_test)),
             (f"No-collapse monitors (§10) on the training curves, budget `{budget()}`", monitor_table(c_star, grid))]

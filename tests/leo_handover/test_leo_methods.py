@@ -437,8 +437,8 @@ def test_each_learner_configuration_is_its_toml_table_and_nothing_else():
 
 
 def test_handover_penalty_reaches_the_replay_untruncated(smoke):                       # D44 with the reward clip
-    """With c_HO = 8 the stored reward of a handover step is r − 8 (r in [0, 1] there), not the paper's clip −1: the clip
-    bound widens by c_HO, so c_HO = 2, 4, 8 train different learners."""
+    """With c_HO = 8 the stored reward of a handover step is r − 8 (r in [0, 1] there), not the paper's clip −1: the
+    clip bound widens by c_HO, so c_HO = 2, 4, 8 train different learners."""
     from optkit.formulations.leo_handover.env import training_env
     from optkit.formulations.leo_handover.generator import training_specs
     from optkit.learners import dqn as dqn_core
