@@ -81,6 +81,19 @@ def config_from(cls, config: dict):
     return cls(**{n: config[n] for n in names})
 
 
+def stored_config(config_of: Callable, meta: dict, checkpoint: str | None):
+    """config_of(meta["config"]): the configuration a stored model was trained with. When the model came from an
+    explicit --checkpoint, a configuration that the current dataclass refuses (written by another version) is
+    reported as the checkpoint's, with what to do."""
+    try:
+        return config_of(meta["config"])
+    except InputError as error:
+        if checkpoint is None:
+            raise
+        raise InputError(f"--checkpoint: the model's stored configuration does not fit this version ({error}); "
+                         f"train it again with `optkit train`") from None
+
+
 def split_preset(preset: str) -> tuple[str, str | None]:
     """'scenario' or 'scenario:point' -> (scenario, point or None)."""
     scenario, _, point = str(preset).partition(":")

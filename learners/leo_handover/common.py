@@ -103,7 +103,7 @@ def solve_with(learner, method: str, inst, seed: int, budget: str, checkpoint, o
     got = harness.obtain(FAMILY, method, inst.preset, config, seed, learner.SOURCES, learner.fit(method),
                          checkpoint=checkpoint)
     meta = got["meta"]
-    cfg = learner.config(meta["config"])
+    cfg = harness.stored_config(learner.config, meta, checkpoint)
     params = learner_params(inst.params(), getattr(cfg, "drop_feature", ""))
     env = HandoverEnv([inst.orbits()], params, instance_scaler(inst))
     if env.obs_dim != int(meta["obs_dim"]):

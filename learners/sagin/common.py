@@ -279,6 +279,7 @@ def entry_points(method: str, *, config_of: Callable, train_on: Callable, greedy
         config_of(config)
         got = harness.obtain(FAMILY, method, training_preset(inst), config, seed, sources, fit, checkpoint=checkpoint)
         meta = got["meta"]
+        harness.stored_config(config_of, meta, checkpoint)
         obs_dim = inst.n_bs + 4
         if int(meta["obs_dim"]) != obs_dim:
             raise InputError(f"{method}: the model takes {meta['obs_dim']} observation entries, the instance gives "

@@ -457,3 +457,23 @@ def test_handover_penalty_reaches_the_replay_untruncated(smoke):                
     assert handover_steps.sum() > 10                                  # a random policy hands over often
     assert np.all((stored[handover_steps] >= -8.0) & (stored[handover_steps] <= -7.0))
     assert np.all(np.abs(stored[~handover_steps]) <= 1.0)            # the paper's reward, within its clip
+
+
+def test_a_checkpoint_whose_configuration_this_version_refuses_is_named(smoke, own_cache, tmp_path):
+    """A model given by --checkpoint whose stored configuration lacks a key the configuration dataclass needs
+    (written by another version) is refused with one line naming the checkpoint, not the TOML file."""
+    import json
+    import shutil
+
+    from optkit.learners import checkpoint as ckpt
+
+    solved = optkit.solve(smoke, "qlearning", budget="check")
+    weights, meta_path = ckpt.checkpoint_files(solved.info["checkpoint"])
+    stale = tmp_path / "stale.pt"
+    shutil.copy(weights, stale)
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["episodes"]
+    (tmp_path / "stale.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"^--checkpoint: the model's stored configuration does not fit .*'episodes'"):
+        optkit.solve(smoke, "qlearning", checkpoint=str(stale))
+    assert optkit.solve(smoke, "qlearning", checkpoint=str(weights)).decisions.srv[0].size > 0
