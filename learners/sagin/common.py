@@ -192,7 +192,9 @@ class TrainingRun:
         """The curve row of episode e: return_top, return_low (E28 undiscounted sums, mean over UAVs), return
         (= return_low), mu_qos, mu_bnd (`multipliers` after the episode), alpha, epsilon (of the episode), steps,
         grad_steps (per level so far), success, rate_mbps, switches, objective, floor_projections, boundary_events
-        (means over the UAVs of `env.summary()`), and val_objective, val_success when the D52 monitor is due."""
+        (means over the UAVs of `env.summary()`), and val_objective, val_success when the D52 monitor is due, with their
+        standard errors over the validation starts (val_objective_se, val_success_se: the noise the monitor compares
+        a drop with)."""
         mu_qos, mu_bnd = multipliers
         ret_low = float(summary["return_low"].mean())
         row = {"return_top": float(summary["return_top"].mean()), "return_low": ret_low, "return": ret_low,
@@ -204,7 +206,8 @@ class TrainingRun:
                "boundary_events": float(summary["boundary_events"].mean())}
         if self.val_every and ((e + 1) % self.val_every == 0 or e == self.n_episodes - 1):          # D52 monitor
             val = deterministic_rollout(self.val_env, agent, self.val_starts)
-            row.update(val_objective=float(val["objective"].mean()), val_success=float(val["success"].mean()))
+            row.update(val_objective=float(val["objective"].mean()), val_success=float(val["success"].mean()),
+                       val_objective_se=standard_error(val["objective"]), val_success_se=standard_error(val["success"]))
         return row
 
     def run(self, agent, episode: Callable[[int], dict], seed: int, *, label: str, progress_every: int):
@@ -229,6 +232,12 @@ def load_policy(agent, model: dict):
     """`agent` (built with a replay of 1) with the stored networks of `model` loaded: the trained policy."""
     agent.load_state_dict(model)
     return agent
+
+
+def standard_error(values: np.ndarray) -> float:
+    """Standard error of the mean of values (n,): sample std (ddof 1) / sqrt(n); 0 for n < 2."""
+    values = np.asarray(values, dtype=float)
+    return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
 
 
 def deterministic_rollout(env: SaginEnv, agent, starts: np.ndarray) -> dict:

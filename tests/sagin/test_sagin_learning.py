@@ -71,3 +71,7 @@ def test_validation_monitor_is_recorded(trained):                               
     rows = [r for r in curve if "val_objective" in r]
     assert [r["episode"] for r in rows] == [3, 7, 11]                    # every ⌈12/3⌉ episodes and the last
     assert all(np.isfinite(r["val_objective"]) and 0.0 <= r["val_success"] <= 1.0 for r in rows)
+    for r in rows:                                                       # Bernoulli arrivals: se = sqrt(p(1-p)/(n-1))
+        p, n = r["val_success"], 4                                       # validation_starts above
+        assert r["val_success_se"] == pytest.approx(np.sqrt(p * (1 - p) / (n - 1)), abs=1e-12)
+        assert r["val_objective_se"] >= 0.0
