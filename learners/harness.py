@@ -261,6 +261,14 @@ def validation_due(e: int, n_episodes: int, points: int = VALIDATION_POINTS) -> 
     return done % validation_interval(n_episodes, points) == 0 or done == int(n_episodes)
 
 
+def name_entry_points(method: str, solve: Callable, train: Callable) -> tuple[Callable, Callable]:
+    """solve and train renamed solve_<method> and train_<method> (the registry's entry points of a learner id)."""
+    name = method.replace("-", "_")
+    solve.__name__ = solve.__qualname__ = f"solve_{name}"
+    train.__name__ = train.__qualname__ = f"train_{name}"
+    return solve, train
+
+
 def validation_seeds(n: int = 10, offset: int = VALIDATION_SEED_OFFSET) -> list[int]:
     """The validation instance seeds offset + j, j < n."""
     return [int(offset) + j for j in range(int(n))]

@@ -162,6 +162,4 @@ def entry_points(model_cls, method: str, sources):
         return train_with(model_cls, method, sources, family, scenario, point, seed, budget, out, lr, batch_size,
                           progress)
 
-    solve.__qualname__ = solve.__name__ = f"solve_{method.replace('-', '_')}"
-    train.__qualname__ = train.__name__ = f"train_{method.replace('-', '_')}"
-    return solve, train
+    return harness.name_entry_points(method, solve, train)

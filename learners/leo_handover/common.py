@@ -11,7 +11,6 @@ Section (§), equation (E) and decision (D) numbers refer to docs/families/leo-h
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Callable
 
@@ -55,11 +54,11 @@ def validation_monitor(params: dict, base_seed: int, n_train: int, points: int, 
     and after the last one (never when points = 0); score(env, policy) rolls policy(env, obs, info) greedily out on
     the n_val validation episodes of stream [S, 800] in the training env and returns the curve's validation columns
     {val_reward (mean G), val_handover_freq, val_link_duration, val_handovers}."""
-    every = math.ceil(n_train / points) if points > 0 and n_val > 0 else 0
-    specs = validation_specs(params, base_seed, n_val) if every else []
+    on = points > 0 and n_val > 0
+    specs = validation_specs(params, base_seed, n_val) if on else []
 
     def due(e: int) -> bool:
-        return bool(every) and ((e + 1) % every == 0 or e == n_train - 1)
+        return on and harness.validation_due(e, n_train, points)
 
     def score(env, policy) -> dict:
         rows = []
@@ -141,14 +140,6 @@ def train_with(learner, method: str, family: str, scenario: str, point: str | No
     learner.config(config)
     return harness.train_cached(FAMILY, method, preset, config, seed, learner.SOURCES, learner.fit(method), out=out,
                                 progress=progress)
-
-
-def name_entry_points(method: str, solve: Callable, train: Callable) -> tuple[Callable, Callable]:
-    """solve and train renamed solve_<method> and train_<method> (the registry's entry points)."""
-    name = method.replace("-", "_")
-    solve.__name__ = solve.__qualname__ = f"solve_{name}"
-    train.__name__ = train.__qualname__ = f"train_{name}"
-    return solve, train
 
 
 def learner_module(values: dict):

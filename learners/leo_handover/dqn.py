@@ -169,7 +169,7 @@ def entry_points(method: str, *, mask_option: bool = False):
         return common.train_with(module, method, family, scenario, point, seed, budget, out, base_seed,
                                  {"episodes": episodes, "train_every": train_every, "device": device}, progress)
 
-    return common.name_entry_points(method, solve_masked if mask_option else solve, train)
+    return harness.name_entry_points(method, solve_masked if mask_option else solve, train)
 
 
 solve_dqn, train_dqn = entry_points("dqn", mask_option=True)

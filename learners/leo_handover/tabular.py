@@ -144,7 +144,7 @@ def entry_points(method: str):
         return common.train_with(module, method, family, scenario, point, seed, budget, out, base_seed,
                                  {"episodes": episodes}, progress)
 
-    return common.name_entry_points(method, solve, train)
+    return harness.name_entry_points(method, solve, train)
 
 
 solve_sarsa, train_sarsa = entry_points("sarsa")

@@ -17,7 +17,6 @@ Solution's decisions are `env.decisions()`; runtime_s is the time spent deciding
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -164,10 +163,9 @@ class TrainingRun:
         self.n_episodes = n_episodes(inst, cfg)
         self.starts = G.training_starts(inst, self.n_episodes)
         self.max_steps = int(cfg.max_episode_steps) or self.env.n_max
-        points = int(cfg.validation_points)
-        self.val_every = math.ceil(self.n_episodes / points) if points > 0 else 0
-        self.val_env = SaginEnv(inst, self.backend) if self.val_every else None
-        self.val_starts = G.validation_starts(inst, int(cfg.validation_starts)) if self.val_every else None
+        self.val_points = int(cfg.validation_points)
+        self.val_env = SaginEnv(inst, self.backend) if self.val_points > 0 else None
+        self.val_starts = G.validation_starts(inst, int(cfg.validation_starts)) if self.val_points > 0 else None
         self.env_steps = 0
 
     def episode(self, e: int, agent, epsilon: float) -> tuple[dict, int, int]:
@@ -204,7 +202,7 @@ class TrainingRun:
                "objective": float(summary["objective"].mean()),
                "floor_projections": float(summary["floor_projections"].mean()),
                "boundary_events": float(summary["boundary_events"].mean())}
-        if self.val_every and ((e + 1) % self.val_every == 0 or e == self.n_episodes - 1):          # D52 monitor
+        if self.val_points > 0 and harness.validation_due(e, self.n_episodes, self.val_points):      # D52 monitor
             val = deterministic_rollout(self.val_env, agent, self.val_starts)
             row.update(val_objective=float(val["objective"].mean()), val_success=float(val["success"].mean()),
                        val_objective_se=standard_error(val["objective"]), val_success_se=standard_error(val["success"]))
@@ -315,7 +313,4 @@ def entry_points(method: str, *, config_of: Callable, train_on: Callable, greedy
         config_of(config)
         return harness.train_cached(FAMILY, method, preset, config, seed, sources, fit, out=out, progress=progress)
 
-    name = method.replace("-", "_")
-    solve.__name__ = solve.__qualname__ = f"solve_{name}"
-    train.__name__ = train.__qualname__ = f"train_{name}"
-    return solve, train
+    return harness.name_entry_points(method, solve, train)
