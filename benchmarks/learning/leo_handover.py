@@ -38,9 +38,11 @@ learner). c_HO* = the highest validation η_G among the grid points whose valida
 at most 1.25 H_min on the same episodes; else D44's rule (H ≤ H(`distance`)); else the smallest H; `chosen` names
 the rule that chose it. (2) Test episodes of `paper-default` (test world, stream [S, 400]): H, H / H_min, G and η_G
 for the rules, the paper-reward `dqn` (faithful row), the handover-aware `dqn` with c_HO*, and the tabular
-learners with their unseen-state share (D45). G never includes c_HO (§6.1). (3) What the tabular tables decide:
-the same tables with a keep-serving preference in seen states, and tabular learners trained with c_HO*. (4) The
-no-collapse monitors of §10 on every training curve (greedy validation G every E/20 episodes)."""
+learners with their unseen-state share (D45). G never includes c_HO (§6.1). Then before vs after: each
+paper-reward learner against `random` and against its own untrained greedy policy, and the paper-reward `dqn` over
+5 run seeds. (3) What the tabular tables decide: the same tables with a keep-serving preference in seen states,
+and tabular learners trained with c_HO*. (4) The no-collapse monitors of §10 on every training curve (greedy
+validation G every E/20 episodes)."""
 
 CKPT_DIR = Path(os.environ.get("OPTKIT_LEARNING_CKPT", Path.home() / ".cache" / "optkit" / "learning-checks")) / "leo"
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)          # D44
@@ -244,6 +246,46 @@ def seed_table(n_test: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def before_after_table(n_test: int | None) -> pd.DataFrame:
+    """Before vs after (ARCHITECTURE, §10): each paper-reward learner's G against `random` and against its own
+    untrained greedy policy (the DQN's initial network of run seed 0; an empty table, which is the D45 fallback
+    alone, i.e. `sticky-nearest`), paired over the test episodes (mean and 95 % bootstrap interval), and η_G, whose
+    rule stand-in is `score-greedy` (parity: η_G ≥ 0.95)."""
+    from learning import paired_bootstrap
+
+    from optkit.learners import dqn as dqn_core
+    from optkit.learners.leo_handover import dqn
+
+    inst = optkit.make_instance(FAMILY, "paper-default", 0)
+    params, scaler = inst.params(), instance_scaler(inst)
+    specs = evaluation_specs(inst)[: n_test or None]
+    env = HandoverEnv([inst.orbits()], params, scaler)
+    orbits_of = lambda spec: inst.orbits()                       # noqa: E731
+    rng = np.random.default_rng(0)
+    random = score(env, orbits_of, params, scaler, specs,
+                   lambda e, o, i: int(rng.choice(np.flatnonzero(i["mask"]))), key="test-random")
+    cfg = dqn.config(harness.learner_config(FAMILY, "dqn", budget(), 0, {}))
+    initial = dqn_core.DQNLearner(env.obs_dim, env.M, dqn.core_config(cfg, 1, buffer=1), 0,
+                                  torch_seed=common.run_seeds(0, 0)[1])
+    untrained = {"dqn": score(env, orbits_of, params, scaler, specs, dqn.greedy_policy(initial, {}, []),
+                              key="test-dqn-untrained")}
+    untrained["sarsa"] = untrained["qlearning"] = score(env, orbits_of, params, scaler, specs,
+                                                        POLICIES["sticky-nearest"], key="test-sticky-nearest")
+    rows = []
+    for method in ("dqn", "sarsa", "qlearning"):
+        s = score(env, orbits_of, params, scaler, specs, learner_policy(trained(method, "paper-default"), env),
+                  key=f"test-{method}")
+        row = {"learner": method, "G": s["G"], "eta_G": s["eta_G"], "G_untrained": untrained[method]["G"]}
+        lows = []
+        for col, ref in (("dG_vs_random", random), ("dG_vs_untrained", untrained[method])):
+            mean, low, high = paired_bootstrap(s["G_per_episode"], ref["G_per_episode"])
+            row.update({col: mean, f"{col}_ci": f"[{low:.3g}, {high:.3g}]"})
+            lows.append(low)
+        row["beats_both"] = bool(min(lows) > 0)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def keep_serving_policy(model: dict, margin: float, counts: dict):
     """Greedy policy of a trained table with a keep-serving preference in seen states too (diagnostic of D45): keep
     the serving satellite when its slot is valid and its Q is within margin·|max Q| of the best valid slot (a pair
@@ -350,6 +392,9 @@ def run(quick: bool) -> list[tuple[str, pd.DataFrame]]:
              f"`{budget()}`", test_table(c_star, n_test, grid)),
             (f"Tabular learners: what the table decides (D45 diagnostic), budget `{budget()}`, "
              f"{10 if quick else 50} validation episodes of paper-default", tabular_table(c_star, 10 if quick else 50)),
+            (f"Before vs after: paper-reward learners against `random` and their untrained greedy policy "
+             f"({'first ' + str(n_test) if n_test else 'all 200'} test episodes), budget `{budget()}`",
+             before_after_table(n_test)),
             (f"Paper-reward `dqn` over run seeds 0-4 against `score-greedy` "
              f"({'first ' + str(n_test) if n_test else 'all 200'} test episodes), budget `{budget()}`", seed_table(n_test)),
             (f"No-collapse monitors (§10) on the training curves, budget `{budget()}`", monitor_table(c_star, grid))]
